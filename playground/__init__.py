@@ -1,0 +1,12 @@
+"""ML Playground: a pluggy host that composes concept plugins into one Gradio app."""
+
+import pluggy
+
+from playground.concept import Concept
+from playground.models import ModelSpec
+
+__version__ = "0.1.0"
+
+hookimpl = pluggy.HookimplMarker("playground")
+
+__all__ = ["Concept", "ModelSpec", "__version__", "hookimpl"]

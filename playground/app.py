@@ -1,0 +1,58 @@
+"""create_app(): one gr.Blocks with Home, one tab per concept, and Plugins."""
+
+from __future__ import annotations
+
+import gradio as gr
+
+from playground import devices
+from playground.host import Host, load
+from playground.pages import CSS, HEAD, home_html, plugins_html
+
+TITLE = "ML Playground"
+QUEUE_MAX_SIZE = 64  # past this, waiting users are told the app is busy
+THEME = gr.themes.Soft(primary_hue="indigo", secondary_hue="amber")
+
+
+def create_app(host: Host | None = None) -> gr.Blocks:
+    """Build every concept first (a failing build costs only its tab), then compose them."""
+    host = host if host is not None else load()
+    built = host.build()
+    concepts = [concept for concept, _ in built]
+    tab_ids = {"home", "plugins", *(c.id for c in concepts)}
+
+    with gr.Blocks(title=TITLE) as app:
+        gr.Markdown(f"# {TITLE}", elem_id="pg-title")
+        with gr.Tabs() as tabs:
+            with gr.Tab("Home", id="home", elem_id="tab-home"):
+                concept_map = gr.HTML(home_html(concepts), elem_id="concept-map")
+            for concept, blocks in built:
+                with gr.Tab(concept.title, id=concept.id, elem_id=f"tab-{concept.id}"):
+                    blocks.render()
+            with gr.Tab("Plugins", id="plugins", elem_id="tab-plugins"):
+                gr.HTML(plugins_html(host.plugins.values()), elem_id="plugin-table")
+
+        def on_load(request: gr.Request) -> tuple[gr.Tabs, str]:
+            # Finding the device imports torch: done here, after the page is served.
+            tab = request.query_params.get("tab", "home")
+            if tab not in tab_ids:
+                gr.Warning(f"There is no tab {tab!r}; showing Home.")
+                tab = "home"
+            return gr.Tabs(selected=tab), home_html(concepts, lambda c: devices.device(c.devices))
+
+        app.load(on_load, None, [tabs, concept_map], api_visibility="private")
+    app.queue(max_size=QUEUE_MAX_SIZE)
+    return app
+
+
+def launch(app: gr.Blocks, **kwargs) -> None:
+    """Launch with the playground's look (Gradio 6 takes theme, css and head at launch)."""
+    app.launch(theme=THEME, css=CSS, head=HEAD, **kwargs)
+
+
+def serve(host: Host, server_name: str, server_port: int, share: bool = False) -> None:
+    app = create_app(host)
+    launch(
+        app, server_name=server_name, server_port=server_port, share=share, prevent_thread_lock=True
+    )
+    host.preload(host.concepts)
+    app.block_thread()

@@ -1,0 +1,172 @@
+"""The `playground` command: serve | plugins | models | bench."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from typing import Any
+
+from playground import devices
+from playground.host import ENV_LOAD_PLUGINS, load
+
+DEFAULT_HOST = "127.0.0.1"  # local only unless asked; a Space sets GRADIO_SERVER_NAME
+DEFAULT_PORT = 7860
+
+
+def _plugin_list(text: str) -> list[str]:
+    return [name.strip() for name in text.split(",") if name.strip()]
+
+
+def _add_common(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--plugins",
+        type=_plugin_list,
+        default=None,
+        help=f"comma-separated plugins to load (default: all; also ${ENV_LOAD_PLUGINS})",
+    )
+    parser.add_argument(
+        "--device",
+        choices=devices.DEVICES,
+        default=None,
+        help="where tensors live (default: the best available)",
+    )
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="playground", description=__doc__)
+    sub = parser.add_subparsers(dest="command")
+
+    serve = sub.add_parser("serve", help="serve the app (the default command)")
+    _add_common(serve)
+    serve.add_argument("--host", default=os.environ.get("GRADIO_SERVER_NAME", DEFAULT_HOST))
+    serve.add_argument("--port", type=int, default=int(os.environ.get("PORT", DEFAULT_PORT)))
+    serve.add_argument("--share", action="store_true", help="also open a public Gradio link")
+
+    plugins = sub.add_parser("plugins", help="list plugins, their hooks, concepts and errors")
+    _add_common(plugins)
+    plugins.add_argument("--json", action="store_true")
+
+    models = sub.add_parser("models", help="list the model registry")
+    _add_common(models)
+    models.add_argument("--json", action="store_true")
+
+    bench = sub.add_parser("bench", help="time our code against each reference library")
+    _add_common(bench)
+    bench.add_argument("concept", nargs="?", help="one concept id, or 'host' (default: all)")
+    bench.add_argument("--json", action="store_true", help="one JSON object per line")
+    return parser
+
+
+def _print_table(rows: list[dict[str, Any]], columns: list[str]) -> None:
+    cells = [[str(row.get(c, "")) for c in columns] for row in rows]
+    widths = [max([len(c), *(len(r[i]) for r in cells)]) for i, c in enumerate(columns)]
+    for line in [columns, *cells]:
+        print("  ".join(v.ljust(w) for v, w in zip(line, widths, strict=True)).rstrip())
+
+
+def cmd_plugins(args: argparse.Namespace) -> int:
+    host = load(args.plugins)
+    host.build()  # a build failure is part of a plugin's record
+    records = [r.as_dict() for r in host.plugins.values()]
+    if args.json:
+        print(json.dumps(records, indent=2))
+        return 0
+    for r in records:
+        dist = f"{r['distribution']} {r['version']}" if r["distribution"] else "(no distribution)"
+        print(f"{r['name']}  {dist}  [{'ok' if r['ok'] else 'FAILED'}]")
+        print(
+            f"  hooks: {', '.join(r['hooks']) or '-'}; concepts: {', '.join(r['concepts']) or '-'}"
+        )
+        for e in r["errors"]:
+            print(f"  error at {e['stage']}: {e['message']}")
+    return 0
+
+
+def cmd_models(args: argparse.Namespace) -> int:
+    host = load(args.plugins)
+    rows = [
+        {
+            "id": s.id,
+            "title": s.title,
+            "kind": s.kind,
+            "source": s.source,
+            "available": s.available(),
+            "plugin": s.plugin,
+            "description": s.description,
+        }
+        for s in host.registry.specs()
+    ]
+    if args.json:
+        print(json.dumps(rows, indent=2))
+    elif rows:
+        _print_table(rows, ["id", "kind", "source", "available", "plugin", "title"])
+    else:
+        print("No models registered.")
+    return 0
+
+
+def cmd_bench(args: argparse.Namespace) -> int:
+    from playground.bench import cold_start_row, run_cases
+
+    host = load(args.plugins)
+    concepts = {c.id: c for c in host.concepts if c.bench is not None}
+    if args.concept not in (None, "host", *concepts):
+        print(
+            f"no benchmark for {args.concept!r}; have: host, {', '.join(concepts)}", file=sys.stderr
+        )
+        return 2
+    rows: list[dict[str, Any]] = []
+
+    def emit(new: list[dict[str, Any]]) -> None:
+        rows.extend(new)
+        if args.json:
+            for row in new:
+                print(json.dumps(row), flush=True)
+
+    for concept_id, concept in concepts.items():
+        if args.concept in (None, concept_id):
+            device = devices.device(concept.devices)
+            emit(run_cases(concept_id, concept.bench(device), device))
+    if args.concept in (None, "host"):
+        emit([cold_start_row(",".join(args.plugins) if args.plugins else None)])
+    if not args.json:
+        _print_table(
+            rows,
+            [
+                "concept",
+                "case",
+                "device",
+                "ours_ms",
+                "reference",
+                "reference_ms",
+                "ratio",
+                "max_abs_err",
+            ],
+        )
+    return 0
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    from playground.app import serve
+
+    serve(load(args.plugins), args.host, args.port, share=args.share)
+    return 0
+
+
+COMMANDS = {"serve": cmd_serve, "plugins": cmd_plugins, "models": cmd_models, "bench": cmd_bench}
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    if not argv or (argv[0].startswith("-") and argv[0] not in ("-h", "--help")):
+        argv = ["serve", *argv]
+    args = _parser().parse_args(argv)
+    try:
+        if args.device:
+            devices.set_preferred(args.device)
+        return COMMANDS[args.command](args)
+    except ValueError as exc:  # unknown plugin or unavailable device: say so, no traceback
+        print(f"playground: {exc}", file=sys.stderr)
+        return 2

@@ -1,0 +1,50 @@
+"""The record a plugin registers for each concept: one concept, one tab."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Literal
+
+if TYPE_CHECKING:
+    import gradio as gr
+
+    from playground.bench import BenchCase
+
+ID_PATTERN = re.compile(r"^[a-z][a-z0-9_]{1,31}$")
+
+# Where a concept sits on the home page's map: ML ⊃ deep learning ⊃ LLMs.
+Area = Literal["ml", "deep-learning", "llm"]
+AREAS: dict[str, str] = {
+    "ml": "Machine learning",
+    "deep-learning": "Deep learning",
+    "llm": "Large language models",
+}
+
+
+@dataclass(frozen=True)
+class Concept:
+    id: str  # slug: tab id, elem_id, and the prefix of every API endpoint ("<id>_<verb>")
+    title: str  # the tab's label
+    summary: str  # one sentence for the home page's concept map
+    build: Callable[[], gr.Blocks]  # builds the tab; must not download or load heavy models
+    order: int = 100  # tabs are sorted by (order, title)
+    area: Area = "deep-learning"  # the innermost circle of the map the concept belongs to
+    devices: tuple[str, ...] = ("cuda", "mps", "cpu")  # devices its torch code can run on
+    preload: tuple[str, ...] = ()  # modules the host imports in the background once serving
+    bench: Callable[[str], list[BenchCase]] | None = None  # device -> benchmark cases
+    plugin: str = field(default="", compare=False)  # filled in by the host: who registered it
+
+    def __post_init__(self) -> None:
+        if not ID_PATTERN.match(self.id):
+            raise ValueError(
+                f"concept id {self.id!r} must be a slug: a lowercase letter, then 1-31 of "
+                "lowercase letters, digits or underscores"
+            )
+        if self.area not in AREAS:
+            raise ValueError(f"concept area {self.area!r} must be one of {', '.join(AREAS)}")
+        if not self.title.strip() or not self.summary.strip():
+            raise ValueError(f"concept {self.id!r} needs a title and a one-sentence summary")
+        if not callable(self.build):
+            raise TypeError(f"concept {self.id!r}: build must be a callable returning gr.Blocks")

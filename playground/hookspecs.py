@@ -1,0 +1,29 @@
+"""The plugin contract: every hook a concept plugin may implement.
+
+Hooks hand the plugin a ``register`` callback instead of asking for return values, so the
+host decides where things are stored and always knows which plugin registered what.
+Each hook is documented in the README under a heading that is its signature.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import TYPE_CHECKING
+
+import pluggy
+
+if TYPE_CHECKING:
+    from playground.concept import Concept
+    from playground.models import ModelSpec
+
+hookspec = pluggy.HookspecMarker("playground")
+
+
+@hookspec
+def register_concepts(register: Callable[[Concept], None]) -> None:
+    """Call ``register(Concept(...))`` once for each concept (one tab) the plugin provides."""
+
+
+@hookspec
+def register_models(register: Callable[[ModelSpec], None]) -> None:
+    """Call ``register(ModelSpec(...))`` for each model that concepts may load by id."""

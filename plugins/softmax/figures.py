@@ -1,0 +1,79 @@
+"""Plotly figures for the softmax tab: plain lists in, figures out (no torch here)."""
+
+from __future__ import annotations
+
+import plotly.graph_objects as go
+from plotly.subplots import make_subplots
+
+ACCENT = "#4f46e5"  # the theme's indigo
+TARGET = "#f59e0b"  # the target token stands out in amber
+MUTED = "#94a3b8"
+
+
+def logits_and_probs(
+    labels: list[str], logits: list[float], probs: list[float], target: int
+) -> go.Figure:
+    colors = [TARGET if i == target else ACCENT for i in range(len(labels))]
+    fig = make_subplots(
+        rows=1,
+        cols=2,
+        horizontal_spacing=0.12,
+        subplot_titles=(
+            "Logits z / T (any real number)",
+            "Probabilities softmax(z / T) (sum to 1)",
+        ),
+    )
+    fig.add_bar(
+        x=labels,
+        y=logits,
+        marker_color=colors,
+        row=1,
+        col=1,
+        hovertemplate="%{x}: %{y:.4g}<extra></extra>",
+    )
+    fig.add_bar(
+        x=labels,
+        y=probs,
+        marker_color=colors,
+        row=1,
+        col=2,
+        text=[f"{p:.1%}" if p >= 0.005 else "" for p in probs],
+        textposition="outside",
+        hovertemplate="%{x}: %{y:.4%}<extra></extra>",
+    )
+    fig.update_yaxes(range=[0, 1.1], tickformat=".0%", row=1, col=2)
+    fig.update_layout(showlegend=False, height=340, margin=dict(l=40, r=20, t=50, b=40))
+    return fig
+
+
+def temperature_curves(
+    temperatures: list[float],
+    entropy: list[float],
+    top1: list[float],
+    current: float,
+    max_entropy: float,
+) -> go.Figure:
+    fig = make_subplots(specs=[[{"secondary_y": True}]])
+    fig.add_scatter(x=temperatures, y=entropy, name="entropy H (nats)", line_color=ACCENT)
+    fig.add_scatter(
+        x=temperatures, y=top1, name="top-1 probability", line_color=TARGET, secondary_y=True
+    )
+    fig.add_hline(
+        y=max_entropy,
+        line_dash="dot",
+        line_color=MUTED,
+        annotation_text=f"uniform: ln C = {max_entropy:.2f}",
+        annotation_position="top left",
+    )
+    fig.add_vline(
+        x=current, line_dash="dash", line_color="#111827", annotation_text=f"T = {current:g}"
+    )
+    fig.update_xaxes(type="log", title_text="temperature T (log scale)")
+    fig.update_yaxes(title_text="entropy (nats)", rangemode="tozero", secondary_y=False)
+    fig.update_yaxes(
+        title_text="top-1 probability", range=[0, 1.02], tickformat=".0%", secondary_y=True
+    )
+    fig.update_layout(
+        height=320, margin=dict(l=50, r=50, t=30, b=40), legend=dict(orientation="h", y=1.12, x=0)
+    )
+    return fig

@@ -1,0 +1,100 @@
+"""Softmax, log-softmax and cross-entropy, from scratch in torch.
+
+A model's last layer produces *logits*: one unnormalized score per class (per token, for a
+language model). Softmax turns them into probabilities; temperature rescales them first.
+
+References:
+- J. S. Bridle, "Probabilistic interpretation of feedforward classification network
+  outputs" (1990): softmax as the normalized exponential.
+- Goodfellow, Bengio & Courville, *Deep Learning* (2016), §4.1: overflow and the max trick.
+- Hinton, Vinyals & Dean, "Distilling the Knowledge in a Neural Network" (2015): temperature.
+
+Half-precision inputs are computed in float32 and cast back, as torch's own kernels
+accumulate; the naive version deliberately stays in the input dtype so its overflow shows.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+from torch import Tensor
+
+
+def _scaled(logits: Tensor, temperature: float) -> Tensor:
+    """logits / T, in float32 or better."""
+    if temperature <= 0:
+        raise ValueError(f"temperature must be positive, got {temperature}")
+    z = logits.float() if logits.dtype in (torch.float16, torch.bfloat16) else logits
+    return z / temperature
+
+
+def naive_softmax(logits: Tensor, temperature: float = 1.0, dim: int = -1) -> Tensor:
+    """exp(z_i) / Σ_j exp(z_j), straight from the formula: overflows once exp(z) > dtype max."""
+    e = (logits / temperature).exp()  # float32: inf past z ≈ 88.7; float16: past z ≈ 11.1
+    return e / e.sum(dim, keepdim=True)
+
+
+def logsumexp(z: Tensor, dim: int = -1) -> Tensor:
+    """log Σ_j exp(z_j) = m + log Σ_j exp(z_j − m), with m = max_j z_j, so nothing overflows."""
+    m = z.amax(dim, keepdim=True)
+    m = torch.where(torch.isfinite(m), m, torch.zeros_like(m))  # all −inf row: keep it −inf
+    return (m + (z - m).exp().sum(dim, keepdim=True).log()).squeeze(dim)
+
+
+def softmax(logits: Tensor, temperature: float = 1.0, dim: int = -1) -> Tensor:
+    """Numerically stable softmax of logits / T."""
+    z = _scaled(logits, temperature)
+    # softmax(z − c) = softmax(z) for any constant c, since e^(−c) cancels top and bottom;
+    # c = max(z) makes every exponent ≤ 0, so every exp lies in (0, 1] and none overflows.
+    e = (z - z.amax(dim, keepdim=True)).exp()
+    return (e / e.sum(dim, keepdim=True)).to(logits.dtype)
+
+
+def log_softmax(logits: Tensor, temperature: float = 1.0, dim: int = -1) -> Tensor:
+    """log softmax(z)_i = z_i − logsumexp(z): exact even where softmax underflows to 0."""
+    z = _scaled(logits, temperature)
+    return (z - logsumexp(z, dim).unsqueeze(dim)).to(logits.dtype)
+
+
+def cross_entropy(logits: Tensor, target: Tensor, temperature: float = 1.0) -> Tensor:
+    """Mean over the batch of −log p(target): logits (N, C), target (N,) class indices."""
+    log_p = log_softmax(logits, temperature, dim=-1).float()  # (N, C)
+    return -log_p.gather(-1, target.unsqueeze(-1)).squeeze(-1).mean().to(logits.dtype)
+
+
+def entropy(logits: Tensor, temperature: float = 1.0, dim: int = -1) -> Tensor:
+    """H(p) = −Σ p_i log p_i in nats; uses log_softmax so a p_i of 0 contributes 0, not NaN."""
+    log_p = log_softmax(logits.float(), temperature, dim)
+    return -(log_p.exp() * log_p).sum(dim)
+
+
+def temperature_sweep(logits: Tensor, temperatures: Tensor) -> tuple[Tensor, Tensor]:
+    """Entropy (nats) and top-1 probability of logits (C,) at each of (T,) temperatures."""
+    z = logits.float()[None, :] / temperatures.float()[:, None]  # (T, C)
+    log_p = z - logsumexp(z, dim=-1)[:, None]  # (T, C)
+    p = log_p.exp()
+    return -(p * log_p).sum(-1), p.amax(-1)
+
+
+@dataclass(frozen=True)
+class SoftmaxSteps:
+    """Every intermediate value of one stable softmax, for the tab to show."""
+
+    scaled: Tensor  # z / T
+    max: Tensor  # m = max(z / T), the constant subtracted
+    shifted: Tensor  # z / T − m, every entry ≤ 0
+    exps: Tensor  # exp(z / T − m), every entry in (0, 1]
+    total: Tensor  # Σ exps
+    probs: Tensor  # exps / total
+    log_probs: Tensor  # z / T − logsumexp(z / T)
+
+
+def softmax_steps(logits: Tensor, temperature: float = 1.0) -> SoftmaxSteps:
+    """The stable softmax of a vector (C,), step by step."""
+    z = _scaled(logits, temperature)
+    m = z.amax()
+    shifted = z - m
+    exps = shifted.exp()
+    total = exps.sum()
+    return SoftmaxSteps(z, m, shifted, exps, total, exps / total, shifted - total.log())
