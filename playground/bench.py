@@ -97,7 +97,7 @@ def run_cases(concept: str, cases: Iterable[BenchCase], device: str) -> list[dic
     return [run_case(concept, case, device) for case in cases]
 
 
-def _free_port() -> int:
+def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
@@ -105,7 +105,7 @@ def _free_port() -> int:
 
 def seconds_to_first_page(argv: list[str]) -> float:
     """Start ``argv + [port]`` and time until it serves its first page."""
-    port = _free_port()
+    port = free_port()
     env = {**os.environ, "HF_HUB_OFFLINE": "1", "GRADIO_ANALYTICS_ENABLED": "False"}
     start = time.perf_counter()
     proc = subprocess.Popen(

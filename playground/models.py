@@ -7,14 +7,15 @@ available; hub models declare ``available`` so they show only when the cache or 
 
 from __future__ import annotations
 
+import re
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from playground import devices
-from playground.concept import ID_PATTERN
 
+MODEL_ID = re.compile(r"^[a-z0-9][a-z0-9._-]{1,63}$")  # like "tiny-llama" or "smollm2-135m"
 Source = Literal["bundled", "hub"]
 
 
@@ -30,8 +31,8 @@ class ModelSpec:
     plugin: str = field(default="", compare=False)  # filled in by the host
 
     def __post_init__(self) -> None:
-        if not ID_PATTERN.match(self.id):
-            raise ValueError(f"model id {self.id!r} must be a lowercase slug")
+        if not MODEL_ID.match(self.id):
+            raise ValueError(f"model id {self.id!r} must be lowercase letters, digits, . _ -")
 
 
 class ModelRegistry:

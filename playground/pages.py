@@ -67,4 +67,10 @@ def plugins_html(records: Iterable[PluginRecord]) -> str:
         f"<th>{h}</th>" for h in ("Plugin", "Distribution", "Hooks", "Concepts", "Models", "Status")
     )
     body = "".join(rows) or '<tr><td colspan="6" class="pg-empty">No plugins installed.</td></tr>'
-    return f'<table class="pg-plugins"><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>'
+    intro = (
+        "<p>Plugins are found through the <code>playground</code> entry-point group; built-ins "
+        "load the same way. A plugin that fails shows here with the stage where it failed "
+        "(import, validation, hook call or build) and costs only its own tab.</p>"
+    )
+    table = f"<thead><tr>{head}</tr></thead><tbody>{body}</tbody>"
+    return f'{intro}<table class="pg-plugins">{table}</table>'

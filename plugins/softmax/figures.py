@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import math
+
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
 ACCENT = "#4f46e5"  # the theme's indigo
 TARGET = "#f59e0b"  # the target token stands out in amber
 MUTED = "#94a3b8"
+TEMPLATE = "plotly_white"
 
 
 def logits_and_probs(
@@ -42,7 +45,9 @@ def logits_and_probs(
         hovertemplate="%{x}: %{y:.4%}<extra></extra>",
     )
     fig.update_yaxes(range=[0, 1.1], tickformat=".0%", row=1, col=2)
-    fig.update_layout(showlegend=False, height=340, margin=dict(l=40, r=20, t=50, b=40))
+    fig.update_layout(
+        showlegend=False, height=340, margin=dict(l=40, r=20, t=50, b=40), template=TEMPLATE
+    )
     return fig
 
 
@@ -63,17 +68,28 @@ def temperature_curves(
         line_dash="dot",
         line_color=MUTED,
         annotation_text=f"uniform: ln C = {max_entropy:.2f}",
-        annotation_position="top left",
+        annotation_position="bottom right",
     )
     fig.add_vline(
-        x=current, line_dash="dash", line_color="#111827", annotation_text=f"T = {current:g}"
+        x=current,
+        line_dash="dash",
+        line_color="#111827",
+        annotation_text=f"T = {current:g}",
+        annotation_position="top left",
     )
-    fig.update_xaxes(type="log", title_text="temperature T (log scale)")
+    fig.update_xaxes(
+        type="log",
+        range=[math.log10(temperatures[0]), math.log10(temperatures[-1])],
+        title_text="temperature T (log scale)",
+    )
     fig.update_yaxes(title_text="entropy (nats)", rangemode="tozero", secondary_y=False)
     fig.update_yaxes(
         title_text="top-1 probability", range=[0, 1.02], tickformat=".0%", secondary_y=True
     )
     fig.update_layout(
-        height=320, margin=dict(l=50, r=50, t=30, b=40), legend=dict(orientation="h", y=1.12, x=0)
+        height=320,
+        margin=dict(l=50, r=50, t=40, b=40),
+        template=TEMPLATE,
+        legend=dict(orientation="h", y=1.02, yanchor="bottom", x=1, xanchor="right"),
     )
     return fig

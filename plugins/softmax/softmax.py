@@ -21,12 +21,16 @@ import torch
 from torch import Tensor
 
 
+def _upcast(x: Tensor) -> Tensor:
+    """Half precision computes in float32; float32 and float64 stay as they are."""
+    return x.float() if x.dtype in (torch.float16, torch.bfloat16) else x
+
+
 def _scaled(logits: Tensor, temperature: float) -> Tensor:
     """logits / T, in float32 or better."""
     if temperature <= 0:
         raise ValueError(f"temperature must be positive, got {temperature}")
-    z = logits.float() if logits.dtype in (torch.float16, torch.bfloat16) else logits
-    return z / temperature
+    return _upcast(logits) / temperature
 
 
 def naive_softmax(logits: Tensor, temperature: float = 1.0, dim: int = -1) -> Tensor:
@@ -59,19 +63,19 @@ def log_softmax(logits: Tensor, temperature: float = 1.0, dim: int = -1) -> Tens
 
 def cross_entropy(logits: Tensor, target: Tensor, temperature: float = 1.0) -> Tensor:
     """Mean over the batch of −log p(target): logits (N, C), target (N,) class indices."""
-    log_p = log_softmax(logits, temperature, dim=-1).float()  # (N, C)
+    log_p = log_softmax(_upcast(logits), temperature, dim=-1)  # (N, C)
     return -log_p.gather(-1, target.unsqueeze(-1)).squeeze(-1).mean().to(logits.dtype)
 
 
 def entropy(logits: Tensor, temperature: float = 1.0, dim: int = -1) -> Tensor:
     """H(p) = −Σ p_i log p_i in nats; uses log_softmax so a p_i of 0 contributes 0, not NaN."""
-    log_p = log_softmax(logits.float(), temperature, dim)
+    log_p = log_softmax(_upcast(logits), temperature, dim)
     return -(log_p.exp() * log_p).sum(dim)
 
 
 def temperature_sweep(logits: Tensor, temperatures: Tensor) -> tuple[Tensor, Tensor]:
     """Entropy (nats) and top-1 probability of logits (C,) at each of (T,) temperatures."""
-    z = logits.float()[None, :] / temperatures.float()[:, None]  # (T, C)
+    z = _upcast(logits)[None, :] / temperatures.to(_upcast(logits).dtype)[:, None]  # (T, C)
     log_p = z - logsumexp(z, dim=-1)[:, None]  # (T, C)
     p = log_p.exp()
     return -(p * log_p).sum(-1), p.amax(-1)

@@ -1,0 +1,215 @@
+"""The plugin contract as plain functions, for the host's tests and for plugin authors.
+
+A third-party plugin's own test can run every check with::
+
+    from playground import testing
+
+    def test_contract():
+        testing.check_plugin("my_plugin")   # the entry-point name
+
+Each check raises AssertionError saying what is wrong.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import ipaddress
+import json
+import math
+import pkgutil
+import socket
+import subprocess
+import sys
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from playground.host import Host, check_endpoints, discovered_entry_points
+from playground.models import ModelRegistry
+
+if TYPE_CHECKING:
+    import gradio as gr
+
+    from playground.concept import Concept
+
+LONG_TEXT = "x" * 100_000
+
+
+# -- loading -----------------------------------------------------------------------------
+
+
+def load_plugin(name: str) -> Host:
+    """A fresh host (own plugin manager and registry) holding just the named plugin."""
+    host = Host(ModelRegistry()).load(discovered_entry_points([name]))
+    record = host.plugins[name]
+    assert record.ok, f"plugin {name!r} failed: {[(e.stage, e.message) for e in record.errors]}"
+    assert record.concepts or record.models, f"plugin {name!r} registered nothing"
+    return host
+
+
+def _is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:  # any other host name needs a lookup, and that is the network
+        return False
+
+
+@contextlib.contextmanager
+def no_network() -> Iterator[None]:
+    """Refuse every connection that leaves this machine while the block runs."""
+    real_connect = socket.socket.connect
+
+    def connect(sock: socket.socket, address: Any) -> Any:
+        if isinstance(address, tuple) and not _is_loopback(address[0]):
+            raise AssertionError(f"tried to reach the network: {address}")
+        return real_connect(sock, address)
+
+    socket.socket.connect = connect
+    try:
+        yield
+    finally:
+        socket.socket.connect = real_connect
+
+
+def build_concept(concept: Concept) -> gr.Blocks:
+    """Build one concept offline and check its endpoint names."""
+    with no_network():
+        blocks = concept.build()
+    check_endpoints(concept.id, blocks)
+    return blocks
+
+
+def check_no_gradio_outside_tab(package: str) -> None:
+    """Every module of the plugin's package but ``tab`` (and its tests) must not import gradio."""
+    module = __import__(package, fromlist=["_"])
+    names = [
+        m.name
+        for m in pkgutil.walk_packages(module.__path__, prefix=f"{package}.")
+        if not m.name.endswith(".tab") and ".tests" not in m.name and ".tab." not in m.name
+    ]
+    code = (
+        "import importlib, sys\n"
+        f"for name in {names!r}:\n"
+        "    importlib.import_module(name)\n"
+        "    assert 'gradio' not in sys.modules, f'{name} imports gradio'\n"
+    )
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr.strip().splitlines()[-1]
+
+
+# -- bad input ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class BadInput:
+    api_name: str
+    args: tuple  # every input at its default but one
+    what: str  # what is bad about it, for the failure message
+    must_fail: bool  # True: must answer with a gr.Error; False: a gr.Error or a result
+
+
+def _bad_values(component: Any) -> list[tuple[Any, str, bool]]:
+    import gradio as gr
+
+    if isinstance(component, gr.Textbox):
+        return [
+            (LONG_TEXT, "100 000 characters", True),
+            ("", "empty text", False),
+            ("abc", "non-numeric text", False),
+            ("nan", "the text 'nan'", False),
+            ("inf", "the text 'inf'", False),
+        ]
+    if isinstance(component, gr.Number | gr.Slider):
+        values = [(math.nan, "NaN", True), (math.inf, "inf", True), (-math.inf, "-inf", True)]
+        if component.minimum is not None:
+            values.append((component.minimum - 1, "below the minimum", True))
+        if component.maximum is not None:
+            values.append((component.maximum + 1, "above the maximum", True))
+        return values
+    if isinstance(component, gr.Dropdown | gr.Radio) and not getattr(
+        component, "allow_custom_value", False
+    ):
+        return [("not-a-choice", "a value not among the choices", True)]
+    return []
+
+
+def bad_inputs(blocks: gr.Blocks) -> list[BadInput]:
+    """One call per (public endpoint, input, bad value), other inputs at their defaults."""
+    cases = []
+    for fn in blocks.fns.values():
+        if fn.api_visibility != "public" or not fn.api_name:
+            continue
+        defaults = tuple(c.value for c in fn.inputs)
+        for i, component in enumerate(fn.inputs):
+            for value, what, must_fail in _bad_values(component):
+                args = (*defaults[:i], value, *defaults[i + 1 :])
+                label = getattr(component, "label", None) or type(component).__name__
+                cases.append(BadInput(fn.api_name, args, f"{label}: {what}", must_fail))
+    return cases
+
+
+@contextlib.contextmanager
+def serving(blocks: gr.Blocks) -> Iterator[str]:
+    """Serve ``blocks`` on a free loopback port for the duration of the block."""
+    blocks.queue()
+    blocks.launch(server_name="127.0.0.1", prevent_thread_lock=True, quiet=True)
+    try:
+        yield blocks.local_url
+    finally:
+        blocks.close()
+
+
+def call_endpoint(url: str, api_name: str, args: tuple, timeout: float = 60) -> tuple[str, Any]:
+    """Call an endpoint over Gradio's HTTP API: ("complete", outputs) or ("error", message).
+
+    Raw HTTP rather than gradio_client, so a hostile client's NaN and inf reach the server
+    exactly as sent (Python's json writes them; gradio_client refuses to).
+    """
+    import httpx
+
+    start = httpx.post(
+        f"{url.rstrip('/')}/gradio_api/call/{api_name}",
+        content=json.dumps({"data": list(args)}),
+        headers={"content-type": "application/json"},
+        timeout=timeout,
+    )
+    start.raise_for_status()
+    event_id = start.json()["event_id"]
+    stream = httpx.get(f"{url.rstrip('/')}/gradio_api/call/{api_name}/{event_id}", timeout=timeout)
+    event, data = "", None
+    for line in stream.text.splitlines():  # server-sent events: the last one is the answer
+        if line.startswith("event:"):
+            event = line.removeprefix("event:").strip()
+        elif line.startswith("data:"):
+            data = json.loads(line.removeprefix("data:"))
+    if event == "error":
+        return "error", (data or {}).get("error") if isinstance(data, dict) else data
+    return event, data
+
+
+def check_bad_inputs(url: str, cases: list[BadInput]) -> None:
+    """Each bad input gets a gr.Error message (never a bare crash), and serving goes on."""
+    problems = []
+    for case in cases:
+        event, data = call_endpoint(url, case.api_name, case.args)
+        if event == "error" and not data:
+            problems.append(f"{case.api_name} ({case.what}): crashed without a gr.Error message")
+        elif event != "error" and case.must_fail:
+            problems.append(f"{case.api_name} ({case.what}): accepted without a gr.Error")
+    assert not problems, "\n".join(problems)
+
+
+# -- everything --------------------------------------------------------------------------
+
+
+def check_plugin(name: str) -> None:
+    """Run every contract check on one installed plugin."""
+    host = load_plugin(name)
+    for concept in host.concepts:
+        blocks = build_concept(concept)
+        package = concept.build.__module__.rsplit(".", 1)[0]
+        check_no_gradio_outside_tab(package)
+        with serving(blocks) as url:
+            check_bad_inputs(url, bad_inputs(blocks))

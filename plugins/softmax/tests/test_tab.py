@@ -1,0 +1,71 @@
+"""The tab's input checks and what it puts on screen, without a browser."""
+
+from __future__ import annotations
+
+import gradio as gr
+import pytest
+import torch
+import torch.nn.functional as F
+
+from plugins.softmax import tab
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("", "between 2 and 64 logits"),
+        ("3", "between 2 and 64 logits"),
+        ("1, two", "'two' is not a number"),
+        ("1, nan", "finite number"),
+        ("1, inf", "finite number"),
+        ("1, 1e7", "finite number"),
+        (", ".join(["1"] * 65), "got 65"),
+        ("1," * 50_000, "at most 2,000"),
+    ],
+)
+def test_bad_logits_are_refused_with_what_is_allowed(text, message):
+    with pytest.raises(gr.Error, match=message):
+        tab.parse_logits(text)
+
+
+@pytest.mark.parametrize(
+    ("labels", "message"),
+    [("a, b, c", "2 logits but 3 labels"), ("a, a", "distinct"), ("a, " + "b" * 30, "at most 24")],
+)
+def test_bad_labels_are_refused(labels, message):
+    with pytest.raises(gr.Error, match=message):
+        tab.parse_labels(labels, 2)
+
+
+@pytest.mark.parametrize("t", [0.0, 0.04, 5.01, float("nan"), float("inf"), None])
+def test_temperature_outside_its_range_is_refused(t):
+    with pytest.raises(gr.Error, match=r"between 0\.05 and 5\.0"):
+        tab.parse_temperature(t)
+
+
+def test_every_preset_computes():
+    for name in tab.PRESETS:
+        logits, labels = tab.load_preset(name)
+        stats, *_ = tab.compute(logits, labels, 1.0, "float32", "")
+        assert "Top-1" in stats
+    with pytest.raises(gr.Error, match="Unknown preset"):
+        tab.load_preset("nope")
+
+
+def test_the_table_shows_the_real_numbers():
+    _, _, _, table, stability, xent, target = tab.compute("1000, 999", "a, b", 1.0, "float32", "b")
+    p = torch.softmax(torch.tensor([1000.0, 999.0]), -1)
+    assert [row[0] for row in table] == ["a", "b"]
+    assert float(table[0][6]) == pytest.approx(p[0].item(), rel=1e-5)
+    assert table[0][5] == "nan"  # the naive column really overflowed
+    assert "2 of 2 entries as inf/NaN" in stability
+    ce = F.cross_entropy(torch.tensor([[1000.0, 999.0]]), torch.tensor([1])).item()
+    assert "Target `b`" in xent and f"{ce:.4f} nats" in xent
+    assert target.value == "b"
+
+
+def test_float16_overflows_where_float32_does_not():
+    *_, stability16, _, _ = tab.compute("12, 0", "", 1.0, "float16", "")
+    *_, stability32, _, _ = tab.compute("12, 0", "", 1.0, "float32", "")
+    assert "1 of 2 entries as inf/NaN" in stability16
+    assert "0 of 2 entries" in stability32

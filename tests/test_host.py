@@ -1,0 +1,194 @@
+"""The host: discovery, the four stages of isolation, the registry, the composed app."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from importlib.metadata import EntryPoint
+from pathlib import Path
+
+import gradio as gr
+import pytest
+
+from playground import Concept, ModelSpec, devices
+from playground.app import create_app
+from playground.host import Host, discovered_entry_points, load
+from playground.models import ModelRegistry
+
+FIXTURES = Path(__file__).parent / "fixtures" / "plugins"
+
+
+@pytest.fixture(autouse=True)
+def fixture_plugins_importable(monkeypatch):
+    monkeypatch.syspath_prepend(str(FIXTURES))
+
+
+def ep(name: str, module: str | None = None) -> EntryPoint:
+    return EntryPoint(name=name, value=module or name, group="playground")
+
+
+def host_with(*names: str) -> Host:
+    return Host(ModelRegistry()).load([ep(n) for n in names])
+
+
+def test_a_healthy_plugin_registers_its_concept_and_model():
+    host = host_with("sample_ok")
+    record = host.plugins["sample_ok"]
+    assert record.ok
+    assert record.hooks == ["register_concepts", "register_models"]
+    assert record.concepts == ["sample"] and record.models == ["sample-model"]
+    assert host.concepts[0].plugin == "sample_ok"
+    assert host.registry.spec("sample-model").plugin == "sample_ok"
+
+
+@pytest.mark.parametrize(
+    ("plugin", "stage", "message"),
+    [
+        ("broken_import", "import", "this plugin cannot be imported"),
+        ("no_such_module", "import", "No module named 'no_such_module'"),
+        ("broken_validation", "validation", "register_concept"),
+        ("broken_signature", "validation", "app"),
+        ("broken_hook", "hook call", "the hook broke half-way"),
+        ("not_a_concept", "hook call", "register() takes a Concept"),
+    ],
+)
+def test_a_plugin_broken_before_build_costs_only_itself(plugin, stage, message):
+    host = host_with("sample_ok", plugin)
+    record = host.plugins[plugin]
+    assert [e.stage for e in record.errors] == [stage]
+    assert message in record.errors[0].message
+    assert "Traceback" in record.errors[0].detail
+    assert record.concepts == []  # a hook that raised keeps nothing it registered
+    assert [c.id for c in host.concepts] == ["sample"]
+    assert host.plugins["sample_ok"].ok
+
+
+def test_a_failed_validation_unregisters_the_plugin():
+    host = host_with("broken_validation", "sample_ok")
+    assert not host.pm.has_plugin("broken_validation")
+    assert host.pm.has_plugin("sample_ok")
+
+
+def test_a_second_plugin_cannot_take_a_concept_id():
+    host = host_with("sample_ok", "duplicate_id")
+    error = host.plugins["duplicate_id"].errors[0]
+    assert error.stage == "hook call"
+    assert "'sample' is already registered by sample_ok" in error.message
+    assert host.concepts[0].title == "Sample"
+
+
+@pytest.mark.parametrize(
+    ("plugin", "message"),
+    [
+        ("broken_build", "the tab cannot be built"),
+        ("bad_endpoint", "endpoint 'shout' must be named 'loud_<verb>'"),
+    ],
+)
+def test_a_broken_build_costs_only_its_tab(plugin, message):
+    host = host_with("sample_ok", plugin)
+    app = create_app(host)
+    error = host.plugins[plugin].errors[0]
+    assert error.stage == "build" and message in error.message
+    tab_ids = {b.id for b in app.blocks.values() if isinstance(b, gr.Tab)}
+    assert tab_ids == {"home", "sample", "plugins"}
+    assert "sample_greet" in {fn.api_name for fn in app.fns.values()}
+
+
+def test_the_app_has_home_every_concept_and_plugins_in_order():
+    host = Host(ModelRegistry()).load([*discovered_entry_points(["softmax"]), ep("sample_ok")])
+    app = create_app(host)
+    tabs = [b for b in app.blocks.values() if isinstance(b, gr.Tab)]
+    assert [t.id for t in tabs] == ["home", "softmax", "sample", "plugins"]  # by order=10, 50
+    public = {fn.api_name for fn in app.fns.values() if fn.api_visibility == "public"}
+    assert public == {"softmax_compute", "softmax_preset", "sample_greet"}
+
+
+def test_only_loads_the_named_plugins():
+    assert [e.name for e in discovered_entry_points(["softmax"])] == ["softmax"]
+    with pytest.raises(ValueError, match="no such plugin: nope"):
+        discovered_entry_points(["softmax", "nope"])
+
+
+def test_the_environment_variable_limits_plugins(monkeypatch):
+    monkeypatch.setenv("PLAYGROUND_LOAD_PLUGINS", "softmax")
+    assert [e.name for e in discovered_entry_points()] == ["softmax"]
+
+
+def test_built_ins_are_entry_points_like_any_plugin():
+    record = load(["softmax"], registry=ModelRegistry()).plugins["softmax"]
+    assert record.distribution == "ml-playground" and record.version
+    assert record.module == "plugins.softmax.plugin"
+
+
+def test_concept_records_reject_bad_ids_and_areas():
+    with pytest.raises(ValueError, match="must be a slug"):
+        Concept(id="Bad Id", title="t", summary="s", build=gr.Blocks)
+    with pytest.raises(ValueError, match="area"):
+        Concept(id="ok", title="t", summary="s", build=gr.Blocks, area="physics")
+    with pytest.raises(ValueError, match="title"):
+        Concept(id="ok", title=" ", summary="s", build=gr.Blocks)
+
+
+def test_the_registry_loads_lazily_once_per_device():
+    calls = []
+    registry = ModelRegistry()
+    registry.register(ModelSpec(id="toy", title="Toy", kind="toy", load=calls.append))
+    assert calls == []  # registering loads nothing
+    first = registry.get("toy", "cpu")
+    assert registry.get("toy", "cpu") is first and calls == ["cpu"]
+    assert registry.loaded() == [("toy", "cpu")]
+    with pytest.raises(ValueError, match="already registered"):
+        registry.register(ModelSpec(id="toy", title="Toy", kind="toy", load=print))
+    with pytest.raises(KeyError, match="unknown model 'nope'"):
+        registry.get("nope")
+
+
+def test_an_unavailable_model_is_listed_but_not_loaded():
+    registry = ModelRegistry()
+    spec = ModelSpec(
+        id="hub", title="Hub", kind="lm", load=print, source="hub", available=lambda: False
+    )
+    registry.register(spec)
+    assert registry.specs() == [spec] and registry.specs(only_available=True) == []
+    with pytest.raises(RuntimeError, match="not available"):
+        registry.get("hub", "cpu")
+
+
+def test_devices_are_chosen_in_one_place(monkeypatch):
+    monkeypatch.delenv(devices.ENV_VAR, raising=False)
+    assert devices.preferred() == devices.available()[0]
+    monkeypatch.setenv(devices.ENV_VAR, "cpu")
+    assert devices.device() == "cpu"
+    assert devices.device(supported=("cuda",)) == "cpu"
+    with pytest.raises(ValueError, match="unknown device 'tpu'"):
+        devices.check("tpu")
+    if "cuda" not in devices.available():
+        with pytest.raises(ValueError, match="not available"):
+            devices.set_preferred("cuda")
+
+
+def write_dist(site: Path, name: str, module: str) -> None:
+    """A minimal installed distribution: what pip leaves in site-packages for a plugin."""
+    info = site / f"{name}-0.1.dist-info"
+    info.mkdir(parents=True)
+    (info / "METADATA").write_text(f"Metadata-Version: 2.1\nName: {name}\nVersion: 0.1\n")
+    (info / "entry_points.txt").write_text(f"[playground]\n{name} = {module}\n")
+
+
+def test_an_installed_broken_plugin_is_reported_beside_the_working_ones(tmp_path):
+    write_dist(tmp_path, "broken_demo", "broken_build")
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(tmp_path), str(FIXTURES)])}
+    out = subprocess.run(
+        [sys.executable, "-m", "playground", "plugins", "--json"],
+        env=env,
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    records = {r["name"]: r for r in json.loads(out)}
+    assert records["softmax"]["ok"]
+    broken = records["broken_demo"]
+    assert not broken["ok"] and broken["distribution"] == "broken_demo"
+    assert broken["errors"][0]["stage"] == "build"
