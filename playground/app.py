@@ -32,12 +32,14 @@ def create_app(host: Host | None = None) -> gr.Blocks:
                 gr.HTML(plugins_html(host.plugins.values()), elem_id="plugin-table")
 
         def on_load(request: gr.Request) -> tuple[gr.Tabs, str]:
-            # Finding the device imports torch: done here, after the page is served.
-            tab = request.query_params.get("tab", "home")
-            if tab not in tab_ids:
+            # Open the tab a link names; without one, leave alone whatever the user clicked.
+            tab = request.query_params.get("tab")
+            if tab is not None and tab not in tab_ids:
                 gr.Warning(f"There is no tab {tab!r}; showing Home.")
                 tab = "home"
-            return gr.Tabs(selected=tab), home_html(concepts, lambda c: devices.device(c.devices))
+            # Finding the device imports torch: done here, after the page is served.
+            concept_map = home_html(concepts, lambda c: devices.device(c.devices))
+            return gr.Tabs(selected=tab) if tab else gr.Tabs(), concept_map
 
         app.load(on_load, None, [tabs, concept_map], api_visibility="private")
     app.queue(max_size=QUEUE_MAX_SIZE)

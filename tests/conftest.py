@@ -3,57 +3,31 @@
 from __future__ import annotations
 
 import os
-import subprocess
-import sys
-import time
-import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from playground.bench import free_port
+os.environ.setdefault("HF_HUB_OFFLINE", "1")  # nothing may download in a test
 
-ARTIFACTS = Path(__file__).parent.parent / "test-artifacts"
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--disable-quic",
-]
-START_TIMEOUT_S = 90
-
-
-def start_server(*args: str, env: dict[str, str] | None = None) -> tuple[subprocess.Popen, str]:
-    """Run `python -m playground serve` on a free port and wait until it serves a page."""
-    port = free_port()
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "playground", "serve", "--port", str(port), *args],
-        env={**os.environ, "HF_HUB_OFFLINE": "1", **(env or {})},
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + START_TIMEOUT_S
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise RuntimeError(f"server exited early:\n{proc.stdout.read()}")
-        try:
-            urllib.request.urlopen(url, timeout=1).close()
-            return proc, url
-        except OSError:
-            time.sleep(0.1)
-    proc.kill()
-    raise TimeoutError(f"server did not start within {START_TIMEOUT_S} s")
+from tests.helpers import (
+    ARTIFACTS,
+    CHROMIUM,
+    CHROMIUM_ARGS,
+    FIXTURE_PLUGINS,
+    start_server,
+    write_dist,
+)
 
 
 @pytest.fixture(scope="session")
-def server() -> Iterator[str]:
-    proc, url = start_server()
+def server(tmp_path_factory) -> Iterator[str]:
+    """The whole app, with two broken plugins installed beside the built-ins."""
+    site = tmp_path_factory.mktemp("site")
+    write_dist(site, "broken_at_import", "broken_import")
+    write_dist(site, "broken_at_build", "broken_build")
+    path = os.pathsep.join([str(site), str(FIXTURE_PLUGINS), os.environ.get("PYTHONPATH", "")])
+    proc, url = start_server(env={"PYTHONPATH": path})
     yield url
     proc.terminate()
     proc.wait(timeout=30)

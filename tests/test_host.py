@@ -7,7 +7,6 @@ import os
 import subprocess
 import sys
 from importlib.metadata import EntryPoint
-from pathlib import Path
 
 import gradio as gr
 import pytest
@@ -16,13 +15,12 @@ from playground import Concept, ModelSpec, devices
 from playground.app import create_app
 from playground.host import Host, discovered_entry_points, load
 from playground.models import ModelRegistry
-
-FIXTURES = Path(__file__).parent / "fixtures" / "plugins"
+from tests.helpers import FIXTURE_PLUGINS, write_dist
 
 
 @pytest.fixture(autouse=True)
 def fixture_plugins_importable(monkeypatch):
-    monkeypatch.syspath_prepend(str(FIXTURES))
+    monkeypatch.syspath_prepend(str(FIXTURE_PLUGINS))
 
 
 def ep(name: str, module: str | None = None) -> EntryPoint:
@@ -169,17 +167,9 @@ def test_devices_are_chosen_in_one_place(monkeypatch):
             devices.set_preferred("cuda")
 
 
-def write_dist(site: Path, name: str, module: str) -> None:
-    """A minimal installed distribution: what pip leaves in site-packages for a plugin."""
-    info = site / f"{name}-0.1.dist-info"
-    info.mkdir(parents=True)
-    (info / "METADATA").write_text(f"Metadata-Version: 2.1\nName: {name}\nVersion: 0.1\n")
-    (info / "entry_points.txt").write_text(f"[playground]\n{name} = {module}\n")
-
-
 def test_an_installed_broken_plugin_is_reported_beside_the_working_ones(tmp_path):
     write_dist(tmp_path, "broken_demo", "broken_build")
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(tmp_path), str(FIXTURES)])}
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(tmp_path), str(FIXTURE_PLUGINS)])}
     out = subprocess.run(
         [sys.executable, "-m", "playground", "plugins", "--json"],
         env=env,

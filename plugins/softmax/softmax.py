@@ -56,9 +56,14 @@ def softmax(logits: Tensor, temperature: float = 1.0, dim: int = -1) -> Tensor:
 
 
 def log_softmax(logits: Tensor, temperature: float = 1.0, dim: int = -1) -> Tensor:
-    """log softmax(z)_i = z_i − logsumexp(z): exact even where softmax underflows to 0."""
+    """log softmax(z)_i = (z_i − m) − log Σ_j exp(z_j − m): exact even where softmax underflows.
+
+    Subtracting m before anything else keeps the numbers small: z_i − logsumexp(z) would
+    round both terms at the magnitude of z first (float32 near 1000 is only good to 6e-5).
+    """
     z = _scaled(logits, temperature)
-    return (z - logsumexp(z, dim).unsqueeze(dim)).to(logits.dtype)
+    shifted = z - z.amax(dim, keepdim=True)
+    return (shifted - shifted.exp().sum(dim, keepdim=True).log()).to(logits.dtype)
 
 
 def cross_entropy(logits: Tensor, target: Tensor, temperature: float = 1.0) -> Tensor:

@@ -81,13 +81,12 @@ def parse_logits(text: str) -> list[float]:
 
 
 def parse_labels(text: str, count: int) -> list[str]:
-    labels = [part.strip() for part in (text or "").split(",") if part.strip()]
+    """One label per logit: missing ones are numbered, extras ignored, so editing logits alone
+    never trips over the labels."""
     if len(text or "") > MAX_TEXT_CHARS:
         raise gr.Error(f"The labels text is too long; at most {MAX_TEXT_CHARS:,} characters.")
-    if not labels:
-        return [f"#{i}" for i in range(count)]
-    if len(labels) != count:
-        raise gr.Error(f"Give one label per logit: {count} logits but {len(labels)} labels.")
+    given = [part.strip() for part in (text or "").split(",") if part.strip()][:count]
+    labels = given + [f"#{i}" for i in range(len(given), count)]
     if len(set(labels)) != len(labels) or any(len(label) > MAX_LABEL_CHARS for label in labels):
         raise gr.Error(f"Labels must be distinct and at most {MAX_LABEL_CHARS} characters each.")
     return labels
@@ -211,7 +210,7 @@ def build() -> gr.Blocks:
                 labels = gr.Textbox(
                     labels0,
                     label="Token labels (optional)",
-                    info="one per logit, comma separated",
+                    info="one per logit, comma separated; missing ones are numbered",
                     max_length=MAX_TEXT_CHARS,
                 )
                 temperature = gr.Slider(

@@ -30,11 +30,17 @@ def test_bad_logits_are_refused_with_what_is_allowed(text, message):
 
 @pytest.mark.parametrize(
     ("labels", "message"),
-    [("a, b, c", "2 logits but 3 labels"), ("a, a", "distinct"), ("a, " + "b" * 30, "at most 24")],
+    [("a, a", "distinct"), ("a, " + "b" * 30, "at most 24"), ("a," * 1_001, "too long")],
 )
 def test_bad_labels_are_refused(labels, message):
     with pytest.raises(gr.Error, match=message):
         tab.parse_labels(labels, 2)
+
+
+def test_labels_follow_the_number_of_logits():
+    assert tab.parse_labels("a, b, c", 2) == ["a", "b"]
+    assert tab.parse_labels("a", 3) == ["a", "#1", "#2"]
+    assert tab.parse_labels("", 2) == ["#0", "#1"]
 
 
 @pytest.mark.parametrize("t", [0.0, 0.04, 5.01, float("nan"), float("inf"), None])

@@ -1,0 +1,54 @@
+"""The `playground` command: plugins, models, bench, and its errors."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+
+def playground(*args: str, check: bool = True) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, "-m", "playground", *args], capture_output=True, text=True, check=check
+    )
+
+
+def test_plugins_json_lists_hooks_and_concepts():
+    records = {r["name"]: r for r in json.loads(playground("plugins", "--json").stdout)}
+    softmax = records["softmax"]
+    assert softmax["ok"] and softmax["errors"] == []
+    assert softmax["hooks"] == ["register_concepts"] and softmax["concepts"] == ["softmax"]
+    assert softmax["distribution"] == "ml-playground"
+
+
+def test_plugins_text_and_models():
+    assert "softmax  ml-playground" in playground("plugins").stdout
+    assert json.loads(playground("models", "--json").stdout) == []
+    assert "No models registered." in playground("models").stdout
+
+
+def test_bench_softmax_prints_json_rows():
+    out = playground("bench", "softmax", "--json", "--device", "cpu").stdout
+    rows = [json.loads(line) for line in out.splitlines()]
+    assert {r["case"] for r in rows} >= {"softmax 1x50257", "softmax 64x50257"}
+    for row in rows:
+        assert set(row) >= {
+            "concept",
+            "case",
+            "ours_ms",
+            "reference",
+            "reference_ms",
+            "ratio",
+            "max_abs_err",
+        }
+        assert row["concept"] == "softmax" and row["ours_ms"] > 0 and row["reference_ms"] > 0
+        assert row["max_abs_err"] < 1e-2
+
+
+def test_unknown_plugin_or_concept_is_an_error_not_a_traceback():
+    result = playground("plugins", "--plugins", "nope", check=False)
+    assert result.returncode == 2 and "no such plugin: nope" in result.stderr
+    result = playground("bench", "nope", check=False)
+    assert result.returncode == 2 and "no benchmark for 'nope'" in result.stderr
+    result = playground("serve", "--device", "tpu", check=False)
+    assert result.returncode == 2 and "invalid choice" in result.stderr
