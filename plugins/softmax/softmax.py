@@ -30,7 +30,8 @@ def _scaled(logits: Tensor, temperature: float) -> Tensor:
     """logits / T, in float32 or better."""
     if temperature <= 0:
         raise ValueError(f"temperature must be positive, got {temperature}")
-    return _upcast(logits) / temperature
+    z = _upcast(logits)
+    return z if temperature == 1.0 else z / temperature  # skip a full pass when T = 1
 
 
 def naive_softmax(logits: Tensor, temperature: float = 1.0, dim: int = -1) -> Tensor:
@@ -51,8 +52,8 @@ def softmax(logits: Tensor, temperature: float = 1.0, dim: int = -1) -> Tensor:
     z = _scaled(logits, temperature)
     # softmax(z − c) = softmax(z) for any constant c, since e^(−c) cancels top and bottom;
     # c = max(z) makes every exponent ≤ 0, so every exp lies in (0, 1] and none overflows.
-    e = (z - z.amax(dim, keepdim=True)).exp()
-    return (e / e.sum(dim, keepdim=True)).to(logits.dtype)
+    e = (z - z.amax(dim, keepdim=True)).exp_()  # in place: one temporary, not two
+    return e.div_(e.sum(dim, keepdim=True)).to(logits.dtype)
 
 
 def log_softmax(logits: Tensor, temperature: float = 1.0, dim: int = -1) -> Tensor:
@@ -63,7 +64,7 @@ def log_softmax(logits: Tensor, temperature: float = 1.0, dim: int = -1) -> Tens
     """
     z = _scaled(logits, temperature)
     shifted = z - z.amax(dim, keepdim=True)
-    return (shifted - shifted.exp().sum(dim, keepdim=True).log()).to(logits.dtype)
+    return shifted.sub_(shifted.exp().sum(dim, keepdim=True).log()).to(logits.dtype)
 
 
 def cross_entropy(logits: Tensor, target: Tensor, temperature: float = 1.0) -> Tensor:

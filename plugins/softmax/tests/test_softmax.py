@@ -150,3 +150,10 @@ def test_steps_add_up():
 def test_temperature_must_be_positive():
     with pytest.raises(ValueError, match="positive"):
         sm.softmax(torch.zeros(3), 0.0)
+
+
+def test_inputs_are_never_modified():
+    x = random_logits(0)
+    before = x.clone()
+    sm.softmax(x), sm.log_softmax(x), sm.entropy(x), sm.softmax_steps(x[0])
+    assert torch.equal(x, before)
