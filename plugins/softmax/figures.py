@@ -14,17 +14,20 @@ TEMPLATE = "plotly_white"
 
 
 def logits_and_probs(
-    labels: list[str], logits: list[float], probs: list[float], target: int
+    labels: list[str],
+    logits: list[float],
+    scaled: list[float],
+    probs: list[float],
+    target: int,
+    temperature: float,
 ) -> go.Figure:
+    """Raw logits (and z / T when T ≠ 1) beside the probabilities they become."""
     colors = [TARGET if i == target else ACCENT for i in range(len(labels))]
     fig = make_subplots(
         rows=1,
         cols=2,
         horizontal_spacing=0.12,
-        subplot_titles=(
-            "Logits z / T (any real number)",
-            "Probabilities softmax(z / T) (sum to 1)",
-        ),
+        subplot_titles=("Logits z (any real number)", "Probabilities softmax(z / T) (sum to 1)"),
     )
     fig.add_bar(
         x=labels,
@@ -32,21 +35,38 @@ def logits_and_probs(
         marker_color=colors,
         row=1,
         col=1,
-        hovertemplate="%{x}: %{y:.4g}<extra></extra>",
+        name="z",
+        hovertemplate="%{x}: z = %{y:.4g}<extra></extra>",
     )
+    if temperature != 1.0:
+        fig.add_scatter(
+            x=labels,
+            y=scaled,
+            mode="markers",
+            row=1,
+            col=1,
+            name=f"z / {temperature:g}",
+            marker=dict(symbol="diamond", size=10, color="#111827"),
+            hovertemplate="%{x}: z / T = %{y:.4g}<extra></extra>",
+        )
     fig.add_bar(
         x=labels,
         y=probs,
         marker_color=colors,
         row=1,
         col=2,
+        name="p",
         text=[f"{p:.1%}" if p >= 0.005 else "" for p in probs],
         textposition="outside",
         hovertemplate="%{x}: %{y:.4%}<extra></extra>",
     )
     fig.update_yaxes(range=[0, 1.1], tickformat=".0%", row=1, col=2)
     fig.update_layout(
-        showlegend=False, height=340, margin=dict(l=40, r=20, t=50, b=40), template=TEMPLATE
+        showlegend=temperature != 1.0,
+        height=340,
+        margin=dict(l=40, r=20, t=50, b=40),
+        template=TEMPLATE,
+        legend=dict(orientation="h", y=-0.15, x=0),
     )
     return fig
 

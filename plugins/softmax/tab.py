@@ -7,6 +7,8 @@ import re
 
 import gradio as gr
 
+from playground import devices
+
 MIN_LOGITS, MAX_LOGITS = 2, 64
 MAX_TEXT_CHARS = 2_000
 MAX_LABEL_CHARS = 24
@@ -110,9 +112,38 @@ def load_preset(name: str) -> tuple[str, str]:
     return PRESETS[name]
 
 
+def _stats_text(labels: list[str], probs, h: float) -> str:
+    top, n = int(probs.argmax()), len(labels)
+    return (
+        f"**Top-1:** `{labels[top]}` with p = {probs[top]:.2%} · **entropy** H = {h:.3f} nats "
+        f"= {h / math.log(2):.3f} bits (uniform over {n} would be {math.log(n):.3f} nats) "
+        f"· **Σp** = {float(probs.sum()):.6f}"
+    )
+
+
+def _stability_text(dtype_name: str, steps, naive) -> str:
+    import torch
+
+    bad, n = int((~torch.isfinite(naive)).sum()), len(naive)
+    exp_max = math.log(torch.finfo(getattr(torch, dtype_name)).max)  # float16: 11.09
+    m = _fmt(float(steps.max))
+    return (
+        f"In **{dtype_name}**, `exp(x)` overflows to `inf` once x > {exp_max:.2f}. "
+        f"The largest z/T here is {m}, so the naive formula gives **{bad} of {n} entries as "
+        f"inf/NaN**{' (inf / inf = NaN)' if bad else ''}, while the stable one subtracts "
+        f"m = {m} first: every exponent is ≤ 0, every exp is in (0, 1], and the sum is "
+        f"{_fmt(float(steps.total))}.\n\n"
+        "Why subtracting the max changes nothing: "
+        "$\\frac{e^{z_i - m}}{\\sum_j e^{z_j - m}} = "
+        "\\frac{e^{-m} e^{z_i}}{e^{-m} \\sum_j e^{z_j}} = \\frac{e^{z_i}}{\\sum_j e^{z_j}}$"
+        " — the factor $e^{-m}$ cancels."
+    )
+
+
 def compute(
     logits_text: str, labels_text: str, temperature: float, dtype_name: str, target_label: str
 ):
+    """Everything the tab shows for one set of inputs (the `softmax_compute` endpoint)."""
     import torch
 
     from plugins.softmax import figures
@@ -123,68 +154,48 @@ def compute(
     temperature = parse_temperature(temperature)
     if dtype_name not in DTYPES:
         raise gr.Error(f"Precision must be one of {', '.join(DTYPES)}.")
+    # A target left over from other labels falls back to the first token rather than failing.
     target = labels.index(target_label) if target_label in labels else 0
 
-    z = torch.tensor(values, dtype=getattr(torch, dtype_name))
+    z = torch.tensor(values, dtype=getattr(torch, dtype_name), device=devices.device())
     steps = sm.softmax_steps(z, temperature)
     naive = sm.naive_softmax(z, temperature).float()
-    stable = sm.softmax(z, temperature).float()
+    probs = sm.softmax(z, temperature).float()
     log_p = sm.log_softmax(z, temperature).float()
-    ce = sm.cross_entropy(z[None, :], torch.tensor([target]), temperature).float().item()
-    h = sm.entropy(z, temperature).item()
-    temps = torch.logspace(math.log10(T_MIN), math.log10(T_MAX), SWEEP_POINTS)
+    ce = sm.cross_entropy(z[None, :], torch.tensor([target], device=z.device), temperature)
+    shifted = sm.softmax(z.float() + 100.0, temperature)
+    temps = torch.logspace(math.log10(T_MIN), math.log10(T_MAX), SWEEP_POINTS, device=z.device)
     sweep_h, sweep_top1 = sm.temperature_sweep(z, temps)
-    shifted_p = sm.softmax(z.float() + 100.0, temperature)
-    top = int(stable.argmax())
 
-    stats = (
-        f"**Top-1:** `{labels[top]}` with p = {stable[top]:.2%} · **entropy** H = {h:.3f} nats "
-        f"= {h / math.log(2):.3f} bits (uniform over {len(values)} would be "
-        f"{math.log(len(values)):.3f} nats) "
-        f"· **Σp** = {float(stable.sum()):.6f}"
-    )
-    bad = int((~torch.isfinite(naive)).sum())
-    exp_max = math.log(torch.finfo(z.dtype).max)  # float16: 11.09; float32, bfloat16: 88.72
-    stability = (
-        f"In **{dtype_name}**, `exp(x)` overflows to `inf` once x > {exp_max:.2f}. "
-        f"The largest z/T here is {_fmt(float(steps.max))}, so the naive formula gives "
-        f"**{bad} of {len(values)} entries as inf/NaN**{' (inf / inf = NaN)' if bad else ''}, "
-        "while the stable one "
-        f"subtracts m = {_fmt(float(steps.max))} first: every exponent is ≤ 0, every exp is in "
-        f"(0, 1], and the sum is {_fmt(float(steps.total))}.\n\n"
-        "Why subtracting the max changes nothing: "
-        "$\\frac{e^{z_i - m}}{\\sum_j e^{z_j - m}} = \\frac{e^{-m} e^{z_i}}{e^{-m} \\sum_j e^{z_j}}"
-        " = \\frac{e^{z_i}}{\\sum_j e^{z_j}}$ — the factor $e^{-m}$ cancels."
-    )
-    lse = float(steps.max + steps.total.log())
+    columns = (values, steps.scaled, steps.shifted, steps.exps, naive, probs, log_p)
+    table = [[label, *(_fmt(float(c[i])) for c in columns)] for i, label in enumerate(labels)]
     xent = (
         f"**Target `{labels[target]}`**: log p = z/T − logsumexp(z/T) = "
-        f"{_fmt(float(steps.scaled[target]))} − {_fmt(lse)} = **{_fmt(float(log_p[target]))}**, "
-        f"so the cross-entropy loss is −log p = **{ce:.4f} nats**. A certain, correct model "
-        f"would pay 0; a uniform guess pays ln {len(values)} = {math.log(len(values)):.3f}.\n\n"
-        f"**Logits are unnormalized scores**: add 100 to every logit and the probabilities move "
-        f"by at most {float((shifted_p - stable).abs().max()):.2e} — only differences between "
-        f"logits matter. Scaling them does matter: dividing by T is exactly what temperature does."
+        f"{_fmt(float(steps.scaled[target]))} − {_fmt(float(steps.max + steps.total.log()))} = "
+        f"**{_fmt(float(log_p[target]))}**, so the cross-entropy loss is −log p = "
+        f"**{float(ce):.4f} nats**. A certain, correct model would pay 0; a uniform guess pays "
+        f"ln {len(values)} = {math.log(len(values)):.3f}.\n\n"
+        "**Logits are unnormalized scores**: add 100 to every logit and the probabilities move "
+        f"by at most {float((shifted - probs).abs().max()):.2e} — only differences between "
+        "logits matter. Scaling them does matter: dividing by T is exactly what temperature does."
     )
-    table = [
-        [
-            labels[i],
-            _fmt(values[i]),
-            _fmt(float(steps.scaled[i])),
-            _fmt(float(steps.shifted[i])),
-            _fmt(float(steps.exps[i])),
-            _fmt(float(naive[i])),
-            _fmt(float(stable[i])),
-            _fmt(float(log_p[i])),
-        ]
-        for i in range(len(values))
-    ]
-    bars = figures.logits_and_probs(labels, steps.scaled.tolist(), stable.tolist(), target)
-    curves = figures.temperature_curves(
-        temps.tolist(), sweep_h.tolist(), sweep_top1.tolist(), temperature, math.log(len(values))
+    return (
+        _stats_text(labels, probs, sm.entropy(z, temperature).item()),
+        figures.logits_and_probs(
+            labels, values, steps.scaled.tolist(), probs.tolist(), target, temperature
+        ),
+        figures.temperature_curves(
+            temps.tolist(),
+            sweep_h.tolist(),
+            sweep_top1.tolist(),
+            temperature,
+            math.log(len(values)),
+        ),
+        table,
+        _stability_text(dtype_name, steps, naive),
+        xent,
+        gr.Dropdown(choices=labels, value=labels[target]),
     )
-    target_update = gr.Dropdown(choices=labels, value=labels[target])
-    return stats, bars, curves, table, stability, xent, target_update
 
 
 def build() -> gr.Blocks:

@@ -157,3 +157,21 @@ def test_inputs_are_never_modified():
     before = x.clone()
     sm.softmax(x), sm.log_softmax(x), sm.entropy(x), sm.softmax_steps(x[0])
     assert torch.equal(x, before)
+
+
+@pytest.mark.gpu
+@pytest.mark.parametrize("dtype", list(TOLERANCE))
+def test_on_cuda_matches_torch(dtype):
+    x = random_logits(7, shape=(64, 50_257), dtype=dtype).cuda()
+    atol, rtol = TOLERANCE[dtype]
+    torch.testing.assert_close(sm.softmax(x), torch.softmax(x, -1), atol=atol, rtol=rtol)
+    torch.testing.assert_close(
+        sm.log_softmax(x).float(), torch.log_softmax(x, -1).float(), atol=50 * atol, rtol=rtol
+    )
+    target = torch.randint(50_257, (64,), device="cuda")
+    torch.testing.assert_close(
+        sm.cross_entropy(x, target).float(),
+        F.cross_entropy(x.float(), target),
+        atol=50 * atol,
+        rtol=rtol,
+    )
