@@ -36,6 +36,7 @@ def logits_and_probs(
         row=1,
         col=1,
         name="z",
+        showlegend=False,
         hovertemplate="%{x}: z = %{y:.4g}<extra></extra>",
     )
     if temperature != 1.0:
@@ -56,6 +57,7 @@ def logits_and_probs(
         row=1,
         col=2,
         name="p",
+        showlegend=False,
         text=[f"{p:.1%}" if p >= 0.005 else "" for p in probs],
         textposition="outside",
         hovertemplate="%{x}: %{y:.4%}<extra></extra>",
@@ -88,18 +90,22 @@ def temperature_curves(
         line_dash="dot",
         line_color=MUTED,
         annotation_text=f"uniform: ln C = {max_entropy:.2f}",
-        annotation_position="bottom right",
+        annotation_position="bottom left",
     )
-    fig.add_vline(
-        x=current,
-        line_dash="dash",
-        line_color="#111827",
-        annotation_text=f"T = {current:g}",
-        annotation_position="top left",
+    fig.add_vline(x=current, line_dash="dash", line_color="#111827")
+    fig.add_annotation(  # on a log axis an annotation's x is log10(T), so place it by hand
+        x=math.log10(current),
+        y=0.55,
+        yref="paper",
+        text=f" T = {current:g}",
+        showarrow=False,
+        xanchor="left",
+        bgcolor="rgba(255,255,255,0.8)",
     )
     fig.update_xaxes(
         type="log",
         range=[math.log10(temperatures[0]), math.log10(temperatures[-1])],
+        tickvals=[0.05, 0.1, 0.2, 0.5, 1, 2, 5],
         title_text="temperature T (log scale)",
     )
     fig.update_yaxes(title_text="entropy (nats)", rangemode="tozero", secondary_y=False)
