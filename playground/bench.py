@@ -16,8 +16,11 @@ import sys
 import time
 import urllib.request
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
-from typing import Any
+from dataclasses import dataclass, replace
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from playground.models import ModelRegistry
 
 MIN_REPEATS = 5
 MAX_REPEATS = 200
@@ -95,6 +98,35 @@ def run_case(concept: str, case: BenchCase, device: str) -> dict[str, Any]:
 
 def run_cases(concept: str, cases: Iterable[BenchCase], device: str) -> list[dict[str, Any]]:
     return [run_case(concept, case, device) for case in cases]
+
+
+def model_rows(registry: ModelRegistry, device: str) -> list[dict[str, Any]]:
+    """Each bundled model's load time (the faster of two, so imports are not counted), then
+    the benchmark cases the model declares."""
+    rows = []
+    for spec in registry.specs(only_available=True):
+        if spec.source != "bundled":  # a hub model would download here
+            continue
+        times = []
+        for _ in range(2):
+            t, model = _timed(lambda spec=spec: spec.load(device), device)
+            times.append(t)
+        rows.append(
+            {
+                "concept": "models",
+                "case": f"load {spec.id}",
+                "device": device,
+                "ours_ms": round(min(times), 1),
+                "reference": None,
+                "reference_ms": None,
+                "ratio": None,
+                "max_abs_err": None,
+            }
+        )
+        if spec.bench is not None:
+            cases = [replace(c, case=f"{c.case}, {spec.id}") for c in spec.bench(model, device)]
+            rows += run_cases("models", cases, device)
+    return rows
 
 
 def free_port() -> int:

@@ -54,7 +54,7 @@ def _parser() -> argparse.ArgumentParser:
 
     bench = sub.add_parser("bench", help="time our code against each reference library")
     _add_common(bench)
-    bench.add_argument("concept", nargs="?", help="one concept id, or 'host' (default: all)")
+    bench.add_argument("concept", nargs="?", help="a concept id, 'models' or 'host' (default: all)")
     bench.add_argument("--json", action="store_true", help="one JSON object per line")
     return parser
 
@@ -85,37 +85,26 @@ def cmd_plugins(args: argparse.Namespace) -> int:
 
 
 def cmd_models(args: argparse.Namespace) -> int:
-    host = load(args.plugins)
-    rows = [
-        {
-            "id": s.id,
-            "title": s.title,
-            "kind": s.kind,
-            "source": s.source,
-            "available": s.available(),
-            "plugin": s.plugin,
-            "description": s.description,
-        }
-        for s in host.registry.specs()
-    ]
+    rows = load(args.plugins).registry.listing()
     if args.json:
         print(json.dumps(rows, indent=2))
     elif rows:
-        _print_table(rows, ["id", "kind", "source", "available", "plugin", "title"])
+        for row in rows:
+            row["available"] = "yes" if row["available"] else f"no: {row['why_unavailable']}"
+        _print_table(rows, ["id", "task", "source", "parameters", "plugin", "available"])
     else:
         print("No models registered.")
     return 0
 
 
 def cmd_bench(args: argparse.Namespace) -> int:
-    from playground.bench import cold_start_row, run_cases
+    from playground.bench import cold_start_row, model_rows, run_cases
 
     host = load(args.plugins)
     concepts = {c.id: c for c in host.concepts if c.bench is not None}
-    if args.concept not in (None, "host", *concepts):
-        print(
-            f"no benchmark for {args.concept!r}; have: host, {', '.join(concepts)}", file=sys.stderr
-        )
+    if args.concept not in (None, "host", "models", *concepts):
+        have = ", ".join(["host", "models", *concepts])
+        print(f"no benchmark for {args.concept!r}; have: {have}", file=sys.stderr)
         return 2
     rows: list[dict[str, Any]] = []
 
@@ -129,6 +118,8 @@ def cmd_bench(args: argparse.Namespace) -> int:
         if args.concept in (None, concept_id):
             device = devices.device(concept.devices)
             emit(run_cases(concept_id, concept.bench(device), device))
+    if args.concept in (None, "models"):
+        emit(model_rows(host.registry, devices.preferred()))
     if args.concept in (None, "host"):
         emit([cold_start_row(",".join(args.plugins) if args.plugins else None)])
     if not args.json:

@@ -1,8 +1,9 @@
 """The model registry: models any concept can use, loaded lazily, cached, placed on a device.
 
 Plugins contribute ``ModelSpec`` records through the ``register_models`` hook; nothing is
-loaded until a concept asks for it. Bundled models ship in the package and are always
-available; hub models declare ``available`` so they show only when the cache or hub has them.
+loaded until a concept asks for it, and then once per (model, device), in eval mode.
+Bundled models ship in the package and are always there; hub models say why they are not
+(not in the local cache and the hub unreachable) instead of hanging when chosen.
 """
 
 from __future__ import annotations
@@ -11,28 +12,63 @@ import re
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal, NamedTuple
 
 from playground import devices
 
+if TYPE_CHECKING:
+    from playground.bench import BenchCase
+
 MODEL_ID = re.compile(r"^[a-z0-9][a-z0-9._-]{1,63}$")  # like "tiny-llama" or "smollm2-135m"
 Source = Literal["bundled", "hub"]
+# What a loaded model is, so a concept knows what it gets back from `get`:
+#   causal-lm, moe-lm   -> LanguageModel(model, tokenizer)
+#   sentence-embedding  -> a sentence_transformers.SentenceTransformer
+#   diffusion-unet      -> a diffusers model (UNet2DModel) or pipeline
+#   toy-denoiser        -> a torch.nn.Module predicting noise for 2-D points
+#   text-to-image       -> a diffusers pipeline
+TASKS = (
+    "causal-lm",
+    "moe-lm",
+    "sentence-embedding",
+    "diffusion-unet",
+    "toy-denoiser",
+    "text-to-image",
+)
+
+
+class LanguageModel(NamedTuple):
+    model: Any  # a transformers PreTrainedModel, in eval mode
+    tokenizer: Any  # its fast tokenizer
+
+
+class ModelUnavailable(RuntimeError):
+    """The model cannot be loaded on this machine; the message says why."""
+
+
+def _always_available() -> str | None:
+    return None
 
 
 @dataclass(frozen=True)
 class ModelSpec:
     id: str  # slug used by concepts and the CLI
     title: str  # shown in model pickers
-    kind: str  # what it is, e.g. "causal-lm", "moe-lm", "encoder", "diffusion"
-    load: Callable[[str], Any]  # device -> the loaded model, ready to use there
+    task: str  # one of TASKS
+    load: Callable[[str], Any]  # device -> the loaded model, already on that device
     source: Source = "bundled"  # bundled models ship in the package; hub models are optional
-    available: Callable[[], bool] = lambda: True  # cheap check, never downloads
+    parameters: int | None = None  # parameter count, for listings
+    licence: str = ""
     description: str = ""  # one line for `playground models`
+    unavailable: Callable[[], str | None] = _always_available  # why not here, or None; cheap
+    bench: Callable[[Any, str], list[BenchCase]] | None = None  # (loaded model, device) -> cases
     plugin: str = field(default="", compare=False)  # filled in by the host
 
     def __post_init__(self) -> None:
         if not MODEL_ID.match(self.id):
             raise ValueError(f"model id {self.id!r} must be lowercase letters, digits, . _ -")
+        if self.task not in TASKS:
+            raise ValueError(f"model task {self.task!r} must be one of {', '.join(TASKS)}")
 
 
 class ModelRegistry:
@@ -48,9 +84,9 @@ class ModelRegistry:
             raise ValueError(f"model id {spec.id!r} is already registered")
         self._specs[spec.id] = spec
 
-    def specs(self, kind: str | None = None, only_available: bool = False) -> list[ModelSpec]:
-        found = [s for s in self._specs.values() if kind is None or s.kind == kind]
-        return [s for s in found if s.available()] if only_available else found
+    def specs(self, task: str | None = None, only_available: bool = False) -> list[ModelSpec]:
+        found = [s for s in self._specs.values() if task is None or s.task == task]
+        return [s for s in found if s.unavailable() is None] if only_available else found
 
     def spec(self, model_id: str) -> ModelSpec:
         try:
@@ -66,13 +102,40 @@ class ModelRegistry:
         key = (model_id, device)
         with self._lock:
             if key not in self._loaded:
-                if not spec.available():
-                    raise RuntimeError(f"model {model_id!r} is not available on this machine")
-                self._loaded[key] = spec.load(device)
+                reason = spec.unavailable()
+                if reason:
+                    raise ModelUnavailable(f"{spec.title} is not available here: {reason}")
+                model = spec.load(device)
+                inner = model.model if isinstance(model, LanguageModel) else model
+                if hasattr(inner, "eval"):
+                    inner.eval()
+                self._loaded[key] = model
             return self._loaded[key]
 
-    def loaded(self) -> list[tuple[str, str]]:
-        return sorted(self._loaded)
+    def is_loaded(self, model_id: str) -> bool:
+        return any(key[0] == model_id for key in self._loaded)
+
+    def listing(self) -> list[dict[str, Any]]:
+        """One row per model, for `playground models` and the Plugins page."""
+        rows = []
+        for s in self._specs.values():
+            reason = s.unavailable()
+            rows.append(
+                {
+                    "id": s.id,
+                    "title": s.title,
+                    "task": s.task,
+                    "source": s.source,
+                    "parameters": s.parameters,
+                    "licence": s.licence,
+                    "plugin": s.plugin,
+                    "available": reason is None,
+                    "why_unavailable": reason,
+                    "loaded": self.is_loaded(s.id),
+                    "description": s.description,
+                }
+            )
+        return rows
 
     def unload(self) -> None:
         with self._lock:

@@ -3,13 +3,19 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 
 
 def playground(*args: str, check: bool = True) -> subprocess.CompletedProcess:
+    env = {**os.environ, "HF_HUB_OFFLINE": "1"}
     return subprocess.run(
-        [sys.executable, "-m", "playground", *args], capture_output=True, text=True, check=check
+        [sys.executable, "-m", "playground", *args],
+        capture_output=True,
+        text=True,
+        check=check,
+        env=env,
     )
 
 
@@ -23,8 +29,22 @@ def test_plugins_json_lists_hooks_and_concepts():
 
 def test_plugins_text_and_models():
     assert "softmax  ml-playground" in playground("plugins").stdout
-    assert json.loads(playground("models", "--json").stdout) == []
-    assert "No models registered." in playground("models").stdout
+    rows = {r["id"]: r for r in json.loads(playground("models", "--json").stdout)}
+    assert {"tiny-llama", "tiny-mixtral", "minilm", "digits-unet", "two-moons"} <= set(rows)
+    for row in rows.values():
+        assert set(row) >= {
+            "id",
+            "task",
+            "source",
+            "parameters",
+            "loaded",
+            "available",
+            "why_unavailable",
+        }
+        assert row["loaded"] is False  # listing loads nothing
+    assert rows["tiny-llama"]["available"] and rows["tiny-llama"]["task"] == "causal-lm"
+    assert not rows["gpt2"]["available"] and "HF_HUB_OFFLINE" in rows["gpt2"]["why_unavailable"]
+    assert "tiny-mixtral  moe-lm" in playground("models").stdout
 
 
 def test_bench_softmax_prints_json_rows():

@@ -6,6 +6,8 @@ import json
 import os
 import subprocess
 import sys
+import time
+from concurrent.futures import ThreadPoolExecutor
 from importlib.metadata import EntryPoint
 
 import gradio as gr
@@ -14,7 +16,7 @@ import pytest
 from playground import Concept, ModelSpec, devices
 from playground.app import create_app
 from playground.host import Host, discovered_entry_points, load
-from playground.models import ModelRegistry
+from playground.models import ModelRegistry, ModelUnavailable
 from tests.helpers import FIXTURE_PLUGINS, write_dist
 
 
@@ -129,29 +131,71 @@ def test_concept_records_reject_bad_ids_and_areas():
         Concept(id="ok", title=" ", summary="s", build=gr.Blocks)
 
 
-def test_the_registry_loads_lazily_once_per_device():
+class Toy:
+    def __init__(self, device: str) -> None:
+        self.device, self.training = device, True
+
+    def eval(self) -> None:
+        self.training = False
+
+
+def test_the_registry_loads_lazily_once_per_device_in_eval_mode():
     calls = []
     registry = ModelRegistry()
-    registry.register(ModelSpec(id="toy", title="Toy", kind="toy", load=calls.append))
-    assert calls == []  # registering loads nothing
+
+    def load(device):
+        calls.append(device)
+        return Toy(device)
+
+    registry.register(ModelSpec(id="toy", title="Toy", task="toy-denoiser", load=load))
+    assert calls == [] and not registry.is_loaded("toy")  # registering loads nothing
     first = registry.get("toy", "cpu")
     assert registry.get("toy", "cpu") is first and calls == ["cpu"]
-    assert registry.loaded() == [("toy", "cpu")]
+    assert first.training is False and registry.is_loaded("toy")
     with pytest.raises(ValueError, match="already registered"):
-        registry.register(ModelSpec(id="toy", title="Toy", kind="toy", load=print))
+        registry.register(ModelSpec(id="toy", title="Toy", task="toy-denoiser", load=load))
     with pytest.raises(KeyError, match="unknown model 'nope'"):
         registry.get("nope")
 
 
-def test_an_unavailable_model_is_listed_but_not_loaded():
+def test_the_registry_loads_once_under_concurrent_requests():
+    calls = []
+    registry = ModelRegistry()
+
+    def slow_load(device):
+        calls.append(device)
+        time.sleep(0.2)
+        return Toy(device)
+
+    registry.register(ModelSpec(id="slow", title="Slow", task="toy-denoiser", load=slow_load))
+    with ThreadPoolExecutor(4) as pool:
+        models = list(pool.map(lambda _: registry.get("slow", "cpu"), range(4)))
+    assert calls == ["cpu"] and all(m is models[0] for m in models)
+
+
+def test_an_unavailable_model_says_why_and_is_never_loaded():
     registry = ModelRegistry()
     spec = ModelSpec(
-        id="hub", title="Hub", kind="lm", load=print, source="hub", available=lambda: False
+        id="hub",
+        title="Hub model",
+        task="causal-lm",
+        load=print,
+        source="hub",
+        unavailable=lambda: "not in the local cache",
     )
     registry.register(spec)
     assert registry.specs() == [spec] and registry.specs(only_available=True) == []
-    with pytest.raises(RuntimeError, match="not available"):
+    row = registry.listing()[0]
+    assert row["available"] is False and row["why_unavailable"] == "not in the local cache"
+    with pytest.raises(ModelUnavailable, match="Hub model is not available here: not in"):
         registry.get("hub", "cpu")
+
+
+def test_model_specs_reject_bad_ids_and_tasks():
+    with pytest.raises(ValueError, match="lowercase"):
+        ModelSpec(id="Bad Id", title="t", task="causal-lm", load=print)
+    with pytest.raises(ValueError, match="task"):
+        ModelSpec(id="ok-id", title="t", task="magic", load=print)
 
 
 def test_devices_are_chosen_in_one_place(monkeypatch):
