@@ -130,11 +130,11 @@ def evaluate(model, ids: torch.Tensor, batch: int = 64) -> dict[str, float]:
     }
 
 
-def train(kind: str, steps: int, work: Path) -> None:
+def train(kind: str, steps: int, work: Path, threads: int) -> None:
     from transformers import LlamaForCausalLM, MixtralForCausalLM
 
     torch.manual_seed(SEED)
-    torch.set_num_threads(2)
+    torch.set_num_threads(threads)
     text = work / "train.txt"
     if not text.exists():
         corpus.write(work, SEED)
@@ -190,6 +190,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("what", choices=["tokenizer", "dense", "moe", "cards"])
     parser.add_argument("--steps", type=int, default=1500)
     parser.add_argument("--work", type=Path, default=Path(tempfile.gettempdir()) / "pg-corpus")
+    # 1 thread each lets the two models train side by side on 2 cores without stalling
+    parser.add_argument("--threads", type=int, default=2)
     args = parser.parse_args(argv)
     if args.what == "tokenizer":
         train_tokenizer(args.work)
@@ -198,7 +200,7 @@ def main(argv: list[str] | None = None) -> int:
 
         write_cards()
     else:
-        train(args.what, args.steps, args.work)
+        train(args.what, args.steps, args.work, args.threads)
     return 0
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 import re
+from pathlib import Path
 
 import gradio as gr
 
@@ -16,6 +17,7 @@ MAX_ABS_LOGIT = 1e6
 T_MIN, T_MAX = 0.05, 5.0
 DTYPES = ("float32", "float16", "bfloat16")
 SWEEP_POINTS = 121
+MATH_SOURCE = Path(__file__).with_name("softmax.py")  # shown to the learner as it is
 
 # Next-token logits for "The cat sat on the ..." in three moods, and one that overflows.
 PRESETS: dict[str, tuple[str, str]] = {
@@ -271,6 +273,9 @@ def build() -> gr.Blocks:
             interactive=False,
             elem_id="softmax-table",
         )
+
+        with gr.Accordion("The code behind this tab: plugins/softmax/softmax.py", open=False):
+            gr.Code(MATH_SOURCE.read_text(), language="python", interactive=False)
 
         inputs = [logits, labels, temperature, dtype, target]
         outputs = [stats, bars, curves, table, stability, xent, target]
