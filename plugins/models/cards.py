@@ -12,7 +12,7 @@ from pathlib import Path
 
 import torch
 
-from plugins.models import language
+from plugins.models import language, paths
 from plugins.models.train_lm import BATCH, SEQ_LEN, evaluate, heldout_ids
 
 PROMPTS = ("Once upon a time, the king", "The capital of France is", "A spider has")
@@ -82,7 +82,7 @@ weights, eval mode, non-overlapping {SEQ_LEN}-token windows.
 
 def write_cards() -> dict:
     ids = heldout_ids()
-    models = {"tiny-llama": language.DENSE_DIR, "tiny-mixtral": language.MOE_DIR}
+    models = {"tiny-llama": paths.DENSE_DIR, "tiny-mixtral": paths.MOE_DIR}
     results = {}
     for key, folder in models.items():
         lm = language.load_bundled_lm(folder)("cpu")

@@ -23,11 +23,8 @@ from pathlib import Path
 
 import torch
 
+from plugins.models.paths import DIGITS_DIR, TOY_DIR
 from plugins.models.toy2d import ToyDenoiser
-
-ASSETS = Path(__file__).parent / "assets"
-DIGITS_DIR = ASSETS / "digits-unet"
-TOY_DIR = ASSETS / "toy-2d"
 
 SCHEDULER_CONFIG = "scheduler_config.json"
 UNET_CONFIG = "config.json"

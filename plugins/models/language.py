@@ -14,13 +14,8 @@ from pathlib import Path
 from typing import Any
 
 from playground.models import LanguageModel
+from plugins.models.paths import TOKENIZER_DIR, WEIGHTS
 
-ASSETS = Path(__file__).parent / "assets"
-TOKENIZER_DIR = ASSETS / "tokenizer"
-HELDOUT = ASSETS / "heldout.txt"
-DENSE_DIR = ASSETS / "tiny-llama"
-MOE_DIR = ASSETS / "tiny-mixtral"
-WEIGHTS = "model.safetensors"
 HUB_TIMEOUT_S = 3.0
 
 

@@ -2,6 +2,7 @@
 
 from playground import ModelSpec, hookimpl
 from plugins.models import language
+from plugins.models.paths import DENSE_DIR, DIGITS_DIR, MOE_DIR, TOY_DIR
 
 APACHE = "Apache-2.0"
 
@@ -31,11 +32,11 @@ def register_models(register):
             id="tiny-llama",
             title="Tiny Llama (bundled)",
             task="causal-lm",
-            load=language.load_bundled_lm(language.DENSE_DIR),
+            load=language.load_bundled_lm(DENSE_DIR),
             parameters=2_557_632,
             licence=APACHE,
             bench=_bench,
-            unavailable=language.missing_weights(language.DENSE_DIR),
+            unavailable=language.missing_weights(DENSE_DIR),
             description="Dense Llama-style model (RMSNorm, RoPE, SwiGLU) trained by this project",
         )
     )
@@ -44,11 +45,11 @@ def register_models(register):
             id="tiny-mixtral",
             title="Tiny Mixtral MoE (bundled)",
             task="moe-lm",
-            load=language.load_bundled_lm(language.MOE_DIR),
+            load=language.load_bundled_lm(MOE_DIR),
             parameters=6_102_720,
             licence=APACHE,
             bench=_bench,
-            unavailable=language.missing_weights(language.MOE_DIR),
+            unavailable=language.missing_weights(MOE_DIR),
             description="Sparse MoE twin of tiny-llama: 8 experts, top-2, same active parameters",
         )
     )
@@ -69,7 +70,9 @@ def register_models(register):
             title="Digits DDPM UNet (bundled)",
             task="diffusion-unet",
             load=_digits,
+            parameters=651_041,
             licence=APACHE,
+            unavailable=language.missing_weights(DIGITS_DIR, "diffusion_pytorch_model.safetensors"),
             description="diffusers UNet2DModel trained on scikit-learn's 8x8 digits at 16x16",
         )
     )
@@ -79,7 +82,9 @@ def register_models(register):
             title="Two-moons denoiser (bundled)",
             task="toy-denoiser",
             load=_toy,
+            parameters=171_010,
             licence=APACHE,
+            unavailable=language.missing_weights(TOY_DIR),
             description="MLP noise predictor for a 2-D toy distribution",
         )
     )

@@ -23,7 +23,8 @@ from pathlib import Path
 import torch
 
 from plugins.models import corpus
-from plugins.models.language import DENSE_DIR, HELDOUT, MOE_DIR, TOKENIZER_DIR, load_tokenizer
+from plugins.models.language import load_tokenizer
+from plugins.models.paths import DENSE_DIR, HELDOUT, MOE_DIR, TOKENIZER_DIR
 
 VOCAB_SIZE = 4096
 EOS = "<|endoftext|>"

@@ -11,10 +11,10 @@ import pytest
 import torch
 
 from playground.models import LanguageModel, ModelRegistry, ModelUnavailable
-from plugins.models import language
+from plugins.models import language, paths
 from plugins.models.train_lm import evaluate, heldout_ids
 
-BUNDLED_LMS = {"tiny-llama": language.DENSE_DIR, "tiny-mixtral": language.MOE_DIR}
+BUNDLED_LMS = {"tiny-llama": paths.DENSE_DIR, "tiny-mixtral": paths.MOE_DIR}
 
 
 @pytest.fixture(scope="module")
@@ -104,18 +104,18 @@ def test_minilm_loads_from_its_package_and_embeds(registry):
 @pytest.mark.parametrize("folder", list(BUNDLED_LMS.values()), ids=list(BUNDLED_LMS))
 def test_a_corrupt_weight_file_names_the_file(tmp_path, folder):
     copy = shutil.copytree(folder, tmp_path / folder.name)
-    weights = copy / language.WEIGHTS
+    weights = copy / paths.WEIGHTS
     weights.write_bytes(weights.read_bytes()[:1000])
     with pytest.raises(ValueError, match=f"unreadable: {weights}"):
         language.load_bundled_lm(copy)("cpu")
 
 
 def test_a_missing_weight_file_names_the_file(tmp_path):
-    copy = shutil.copytree(language.DENSE_DIR, tmp_path / "tiny-llama")
-    (copy / language.WEIGHTS).unlink()
-    with pytest.raises(FileNotFoundError, match=str(copy / language.WEIGHTS)):
+    copy = shutil.copytree(paths.DENSE_DIR, tmp_path / "tiny-llama")
+    (copy / paths.WEIGHTS).unlink()
+    with pytest.raises(FileNotFoundError, match=str(copy / paths.WEIGHTS)):
         language.load_bundled_lm(copy)("cpu")
-    assert str(copy / language.WEIGHTS) in language.missing_weights(copy)()
+    assert str(copy / paths.WEIGHTS) in language.missing_weights(copy)()
 
 
 def test_hub_models_are_listed_but_unavailable_offline_and_refuse_quickly(registry, monkeypatch):
