@@ -1,4 +1,4 @@
-"""The `playground` command: serve | plugins | models | bench."""
+"""The `playground` command: serve | plugins | models | bench | space export | new-plugin."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import os
 import sys
 from typing import Any
 
-from playground import devices
+from playground import devices, space
 from playground.host import ENV_LOAD_PLUGINS, load
 
 DEFAULT_HOST = "127.0.0.1"  # local only unless asked; a Space sets GRADIO_SERVER_NAME
@@ -56,6 +56,27 @@ def _parser() -> argparse.ArgumentParser:
     _add_common(bench)
     bench.add_argument("concept", nargs="?", help="a concept id, 'models' or 'host' (default: all)")
     bench.add_argument("--json", action="store_true", help="one JSON object per line")
+
+    space_cmd = sub.add_parser("space", help="deploy as a Hugging Face Space")
+    space_sub = space_cmd.add_subparsers(dest="space_command", required=True)
+    export = space_sub.add_parser("export", help="write a folder ready to push as a Space")
+    export.add_argument("dir", help="the folder to write (new or empty)")
+    export.add_argument(
+        "--plugins",
+        type=_plugin_list,
+        default=None,
+        help="comma-separated plugins the Space serves (default: all of this project's)",
+    )
+    export.add_argument(
+        "--hardware",
+        choices=space.HARDWARE,
+        default=space.DEFAULT_HARDWARE,
+        help=f"suggested_hardware (default: %(default)s; fallback: {space.FALLBACK_HARDWARE})",
+    )
+
+    new_plugin = sub.add_parser("new-plugin", help="scaffold an installable concept plugin")
+    new_plugin.add_argument("name", help="the plugin and concept id: a slug like dot_product")
+    new_plugin.add_argument("dir", nargs="?", help="where to write it (default: ./playground-NAME)")
     return parser
 
 
@@ -146,7 +167,39 @@ def cmd_serve(args: argparse.Namespace) -> int:
     return 0
 
 
-COMMANDS = {"serve": cmd_serve, "plugins": cmd_plugins, "models": cmd_models, "bench": cmd_bench}
+def cmd_space(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    try:
+        dest = space.export(Path(args.dir), args.plugins, args.hardware)
+    except RuntimeError as exc:  # the wheel did not build or lacks files: say what pip said
+        print(f"playground: {exc}", file=sys.stderr)
+        return 1
+    print(f"Wrote a Space for {args.hardware} to {dest}. Push it with:")
+    print(f"  hf upload USER/SPACE {dest} . --repo-type=space")
+    return 0
+
+
+def cmd_new_plugin(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from playground import scaffold
+
+    dest = scaffold.create(args.name, Path(args.dir) if args.dir else None)
+    print(f"Wrote the plugin {args.name!r} to {dest}. Next:")
+    print(f"  pip install -e {dest}  &&  playground --plugins {args.name}")
+    print(f"  cd {dest} && python -m pytest")
+    return 0
+
+
+COMMANDS = {
+    "serve": cmd_serve,
+    "plugins": cmd_plugins,
+    "models": cmd_models,
+    "bench": cmd_bench,
+    "space": cmd_space,
+    "new-plugin": cmd_new_plugin,
+}
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -155,7 +208,7 @@ def main(argv: list[str] | None = None) -> int:
         argv = ["serve", *argv]
     args = _parser().parse_args(argv)
     try:
-        if args.device:
+        if getattr(args, "device", None):  # space export and new-plugin have no --device
             devices.set_preferred(args.device)
         return COMMANDS[args.command](args)
     except ValueError as exc:  # unknown plugin or unavailable device: say so, no traceback

@@ -34,6 +34,10 @@ class Concept:
     devices: tuple[str, ...] = ("cuda", "mps", "cpu")  # devices its torch code can run on
     preload: tuple[str, ...] = ()  # modules the host imports in the background once serving
     bench: Callable[[str], list[BenchCase]] | None = None  # device -> benchmark cases
+    # ZeroGPU: endpoint api_name -> seconds one call may hold a GPU. On a ZeroGPU Space the
+    # host wraps that endpoint's function, in every event that runs it, with spaces.GPU;
+    # elsewhere it is left alone. Name only what touches the device: each call costs quota.
+    gpu: dict[str, int] = field(default_factory=dict, hash=False)
     plugin: str = field(default="", compare=False)  # filled in by the host: who registered it
 
     def __post_init__(self) -> None:
@@ -48,3 +52,14 @@ class Concept:
             raise ValueError(f"concept {self.id!r} needs a title and a one-sentence summary")
         if not callable(self.build):
             raise TypeError(f"concept {self.id!r}: build must be a callable returning gr.Blocks")
+        for api_name, seconds in self.gpu.items():
+            if not str(api_name).startswith(f"{self.id}_"):
+                raise ValueError(
+                    f"concept {self.id!r}: gpu names {api_name!r}, not one of its endpoints "
+                    f"('{self.id}_<verb>')"
+                )
+            if isinstance(seconds, bool) or not isinstance(seconds, int) or seconds <= 0:
+                raise ValueError(
+                    f"concept {self.id!r}: gpu[{api_name!r}] must be a whole number of seconds "
+                    f"above 0, not {seconds!r}"
+                )

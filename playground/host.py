@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING, Any, Literal
 
 import pluggy
 
-from playground import hookspecs
+from playground import hookspecs, zerogpu
 from playground.concept import Concept
 from playground.models import REGISTRY, ModelRegistry, ModelSpec
 
@@ -184,6 +184,7 @@ class Host:
             try:
                 blocks = concept.build()
                 check_endpoints(concept.id, blocks)
+                zerogpu.wrap(concept, blocks)  # checks the gpu names everywhere, wraps on ZeroGPU
             except Exception as exc:
                 self.plugins[concept.plugin].fail("build", exc, f"concept {concept.id!r}: ")
                 continue

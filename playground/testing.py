@@ -24,6 +24,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from playground import zerogpu
 from playground.host import Host, check_endpoints, discovered_entry_points
 from playground.models import ModelRegistry
 
@@ -74,10 +75,11 @@ def no_network() -> Iterator[None]:
 
 
 def build_concept(concept: Concept) -> gr.Blocks:
-    """Build one concept offline and check its endpoint names."""
+    """Build one concept offline and check its endpoint names and its ``gpu`` names."""
     with no_network():
         blocks = concept.build()
     check_endpoints(concept.id, blocks)
+    zerogpu.targets(concept, blocks)
     return blocks
 
 

@@ -28,5 +28,6 @@ def register_concepts(register):
             area="deep-learning",
             preload=("plugins.softmax.softmax",),
             bench=_bench,
+            gpu={"softmax_compute": 10},  # ZeroGPU: ms of math, plus a cold worker's CUDA start
         )
     )
