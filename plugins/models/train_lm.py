@@ -152,10 +152,11 @@ def train(kind: str, steps: int, work: Path, threads: int) -> None:
     started, log = time.perf_counter(), []
     model.train()
     for step in range(steps):
-        starts = torch.randint(len(ids) - SEQ_LEN - 1, (BATCH,), generator=gen)
-        batch = torch.stack([ids[s : s + SEQ_LEN + 1] for s in starts])  # (B, T + 1)
+        starts = torch.randint(len(ids) - SEQ_LEN, (BATCH,), generator=gen)
+        batch = torch.stack([ids[s : s + SEQ_LEN] for s in starts])  # (B, T)
         extra = {"output_router_logits": True} if kind == "moe" else {}  # adds the aux loss
-        out = model(input_ids=batch[:, :-1], labels=batch[:, 1:], **extra)
+        # labels = the inputs: the model shifts them by one itself to score each next token
+        out = model(input_ids=batch, labels=batch, **extra)
         out.loss.backward()
         torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
         opt.step()
