@@ -51,10 +51,10 @@ def launch(app: gr.Blocks, **kwargs) -> None:
     app.launch(theme=THEME, css=CSS, head=HEAD, **kwargs)
 
 
-def serve(host: Host, server_name: str, server_port: int, share: bool = False) -> None:
-    app = create_app(host)
+def serve(app: gr.Blocks, host: Host, server_name: str, server_port: int, **kwargs) -> None:
+    """Launch, warm the built concepts' heavy imports once the page is served, then block."""
     launch(
-        app, server_name=server_name, server_port=server_port, share=share, prevent_thread_lock=True
+        app, server_name=server_name, server_port=server_port, prevent_thread_lock=True, **kwargs
     )
-    host.preload(host.concepts)
+    host.preload(host.built)
     app.block_thread()

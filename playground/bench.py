@@ -17,10 +17,9 @@ import time
 import urllib.request
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, replace
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-if TYPE_CHECKING:
-    from playground.models import ModelRegistry
+from playground.models import ModelRegistry, load_model
 
 MIN_REPEATS = 5
 MAX_REPEATS = 200
@@ -45,10 +44,11 @@ class BenchCase:
 
 
 def _sync(device: str) -> None:
-    if device == "cuda":
+    """Wait for queued GPU work, so a timing covers the computation and not just its launch."""
+    if device in ("cuda", "mps"):
         import torch
 
-        torch.cuda.synchronize()
+        getattr(torch, device).synchronize()
 
 
 def _timed(fn: Callable[[], Any], device: str) -> tuple[float, Any]:
@@ -109,7 +109,7 @@ def model_rows(registry: ModelRegistry, device: str) -> list[dict[str, Any]]:
             continue
         times = []
         for _ in range(2):
-            t, model = _timed(lambda spec=spec: spec.load(device), device)
+            t, model = _timed(lambda spec=spec: load_model(spec, device), device)
             times.append(t)
         rows.append(
             {

@@ -41,7 +41,8 @@ def _parser() -> argparse.ArgumentParser:
     serve = sub.add_parser("serve", help="serve the app (the default command)")
     _add_common(serve)
     serve.add_argument("--host", default=os.environ.get("GRADIO_SERVER_NAME", DEFAULT_HOST))
-    serve.add_argument("--port", type=int, default=int(os.environ.get("PORT", DEFAULT_PORT)))
+    # argparse converts a string default with `type`, so a bad $PORT is a usage error
+    serve.add_argument("--port", type=int, default=os.environ.get("PORT", str(DEFAULT_PORT)))
     serve.add_argument("--share", action="store_true", help="also open a public Gradio link")
 
     plugins = sub.add_parser("plugins", help="list plugins, their hooks, concepts and errors")
@@ -161,9 +162,10 @@ def cmd_bench(args: argparse.Namespace) -> int:
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
-    from playground.app import serve
+    from playground.app import create_app, serve
 
-    serve(load(args.plugins), args.host, args.port, share=args.share)
+    host = load(args.plugins)
+    serve(create_app(host), host, args.host, args.port, share=args.share)
     return 0
 
 
@@ -210,6 +212,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         if getattr(args, "device", None):  # space export and new-plugin have no --device
             devices.set_preferred(args.device)
+        devices.check_environment()  # a bad $PLAYGROUND_DEVICE fails here, not in every event
         return COMMANDS[args.command](args)
     except ValueError as exc:  # unknown plugin or unavailable device: say so, no traceback
         print(f"playground: {exc}", file=sys.stderr)

@@ -42,6 +42,12 @@ def preferred() -> str:
     return check(requested) if requested else available()[0]
 
 
+def check_environment() -> None:
+    """Raise ValueError now if ``PLAYGROUND_DEVICE`` names no device (imports torch only then)."""
+    if os.environ.get(ENV_VAR, "").strip():
+        preferred()
+
+
 def set_preferred(name: str) -> None:
     """Choose the device for this process (and for the processes it starts)."""
     os.environ[ENV_VAR] = check(name)

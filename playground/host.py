@@ -92,6 +92,7 @@ class Host:
         self.registry = registry if registry is not None else ModelRegistry()
         self.plugins: dict[str, PluginRecord] = {}
         self._concepts: dict[str, Concept] = {}
+        self.built: list[Concept] = []  # the concepts whose tab built, after build()
 
     # -- loading ------------------------------------------------------------------------
 
@@ -189,6 +190,7 @@ class Host:
                 self.plugins[concept.plugin].fail("build", exc, f"concept {concept.id!r}: ")
                 continue
             built.append((concept, blocks))
+        self.built = [concept for concept, _ in built]
         return built
 
     def preload(self, concepts: Iterable[Concept]) -> threading.Thread:
@@ -235,5 +237,10 @@ def _collector(kind: type, bucket: list, check: Callable[[Any, list], None]) -> 
 
 
 def load(only: Iterable[str] | None = None, registry: ModelRegistry | None = None) -> Host:
-    """A host with every installed plugin (or just ``only``) loaded into the process registry."""
-    return Host(REGISTRY if registry is None else registry).load(discovered_entry_points(only))
+    """A host with every installed plugin (or just ``only``) loaded into ``registry``, by
+    default the process registry, emptied first so that loading twice registers nothing twice."""
+    eps = discovered_entry_points(only)
+    if registry is None:
+        REGISTRY.clear()
+        registry = REGISTRY
+    return Host(registry).load(eps)

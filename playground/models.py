@@ -71,13 +71,31 @@ class ModelSpec:
             raise ValueError(f"model task {self.task!r} must be one of {', '.join(TASKS)}")
 
 
+def load_model(spec: ModelSpec, device: str) -> Any:
+    """Load one model now, uncached: the registry's loader, also used to time loading."""
+    reason = spec.unavailable()
+    if reason:
+        raise ModelUnavailable(f"{spec.title} is not available here: {reason}")
+    try:
+        model = spec.load(device)
+    except OSError as exc:  # a hub model whose files went missing or cannot be fetched
+        if spec.source != "hub":
+            raise
+        raise ModelUnavailable(f"{spec.title} could not be loaded: {exc}") from exc
+    inner = model.model if isinstance(model, LanguageModel) else model
+    if hasattr(inner, "eval"):
+        inner.eval()
+    return model
+
+
 class ModelRegistry:
     """Specs by id, and the models loaded from them, one per (id, device)."""
 
     def __init__(self) -> None:
         self._specs: dict[str, ModelSpec] = {}
         self._loaded: dict[tuple[str, str], Any] = {}
-        self._lock = threading.Lock()  # two requests for one model load it once
+        self._lock = threading.Lock()  # guards the two dicts and the per-model locks
+        self._loading: dict[tuple[str, str], threading.Lock] = {}  # one load at a time per key
 
     def register(self, spec: ModelSpec) -> None:
         if spec.id in self._specs:
@@ -96,24 +114,26 @@ class ModelRegistry:
             raise KeyError(f"unknown model {model_id!r} (registered: {known})") from None
 
     def get(self, model_id: str, device: str | None = None) -> Any:
-        """The model, loaded on first use onto ``device`` (default: the process's device)."""
+        """The model, loaded on first use onto ``device`` (default: the process's device).
+
+        Loading one model never blocks requests for another: each (id, device) has its lock.
+        """
         spec = self.spec(model_id)
-        device = device or devices.preferred()
-        key = (model_id, device)
+        key = (model_id, device or devices.preferred())
         with self._lock:
-            if key not in self._loaded:
-                reason = spec.unavailable()
-                if reason:
-                    raise ModelUnavailable(f"{spec.title} is not available here: {reason}")
-                model = spec.load(device)
-                inner = model.model if isinstance(model, LanguageModel) else model
-                if hasattr(inner, "eval"):
-                    inner.eval()
-                self._loaded[key] = model
+            if key in self._loaded:
+                return self._loaded[key]
+            lock = self._loading.setdefault(key, threading.Lock())
+        with lock:
+            if key not in self._loaded:  # another request may have loaded it meanwhile
+                model = load_model(spec, key[1])
+                with self._lock:
+                    self._loaded[key] = model
             return self._loaded[key]
 
     def is_loaded(self, model_id: str) -> bool:
-        return any(key[0] == model_id for key in self._loaded)
+        with self._lock:
+            return any(key[0] == model_id for key in self._loaded)
 
     def listing(self) -> list[dict[str, Any]]:
         """One row per model, for `playground models` and the Plugins page."""
@@ -137,9 +157,12 @@ class ModelRegistry:
             )
         return rows
 
-    def unload(self) -> None:
+    def clear(self) -> None:
+        """Forget every spec and loaded model (a host loading plugins again starts here)."""
         with self._lock:
+            self._specs.clear()
             self._loaded.clear()
+            self._loading.clear()
 
 
 REGISTRY = ModelRegistry()  # the process's registry, filled by the host from register_models

@@ -98,7 +98,22 @@ def check_no_gradio_outside_tab(package: str) -> None:
         "    assert 'gradio' not in sys.modules, f'{name} imports gradio'\n"
     )
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
-    assert result.returncode == 0, result.stderr.strip().splitlines()[-1]
+    assert result.returncode == 0, (result.stderr.strip().splitlines() or ["(no output)"])[-1]
+
+
+def plugin_package(host: Host, name: str) -> str:
+    """The package a plugin's entry point lives in: ``plugins.softmax`` for the built-in."""
+    module = host.plugins[name].module.split(":", 1)[0]
+    return module.rsplit(".", 1)[0] if "." in module else module
+
+
+def check_keeps_serving(url: str, blocks: gr.Blocks) -> None:
+    """After bad input the server still answers: every public endpoint, called with the
+    inputs' defaults, gets an answer (a result, or a gr.Error message for an empty default)."""
+    for fn in blocks.fns.values():
+        if fn.api_visibility == "public" and fn.api_name:
+            event, data = call_endpoint(url, fn.api_name, tuple(c.value for c in fn.inputs))
+            assert event == "complete" or (event == "error" and data), (fn.api_name, event)
 
 
 # -- bad input ---------------------------------------------------------------------------
@@ -209,9 +224,9 @@ def check_bad_inputs(url: str, cases: list[BadInput]) -> None:
 def check_plugin(name: str) -> None:
     """Run every contract check on one installed plugin."""
     host = load_plugin(name)
+    check_no_gradio_outside_tab(plugin_package(host, name))
     for concept in host.concepts:
         blocks = build_concept(concept)
-        package = concept.build.__module__.rsplit(".", 1)[0]
-        check_no_gradio_outside_tab(package)
         with serving(blocks) as url:
             check_bad_inputs(url, bad_inputs(blocks))
+            check_keeps_serving(url, blocks)

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-os.environ.setdefault("HF_HUB_OFFLINE", "1")  # nothing may download in a test
+os.environ["HF_HUB_OFFLINE"] = "1"  # nothing may download in a test
 
 from tests.helpers import (
     ARTIFACTS,

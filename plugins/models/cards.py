@@ -8,6 +8,7 @@ README.md beside each model's weights. The tests reproduce eval.json's perplexit
 from __future__ import annotations
 
 import json
+import platform
 from pathlib import Path
 
 import torch
@@ -23,7 +24,7 @@ TEMPERATURE = 0.8
 TIMING_NOTE = (
     "Both models trained at once, one CPU thread each (`--threads 1`), so the minutes above "
     "are for half the machine; alone with both cores (`--threads 2`, the default) a step took "
-    "about 0.8 s (dense) and 0.85 s (MoE), about 20 minutes for 1 500 steps."
+    "0.8-1.0 s, under 20 minutes for {steps:,} steps."
 )
 
 
@@ -61,7 +62,9 @@ every concept of ML Playground runs on real trained weights offline. Licence: Ap
 with prose from Python's own documentation and docstrings (PSF licence).
 
 ## Data
-- `python -m plugins.models.corpus` (seed {training["seed"]}): {training["train_tokens"]:,}
+- `python -m plugins.models.corpus` (seed {training["seed"]}; its prose part is Python
+  {platform.python_version()}'s own documentation, so other Python versions give other text):
+  {training["train_tokens"]:,}
   training tokens with the bundled 4 096-token byte-level BPE (`assets/tokenizer`); every
   50th paragraph is held out in `assets/heldout.txt` ({r["tokens"]:,} tokens evaluated).
 

@@ -88,8 +88,9 @@ def _hub_answers(repo: str) -> bool:
     return True
 
 
-def hub_unavailable(repo: str, marker: str = "config.json") -> Callable[[], str | None]:
-    """Why ``repo`` cannot be loaded here, or None: the cache first, then a short hub check."""
+def hub_unavailable(repo: str, marker: str = WEIGHTS) -> Callable[[], str | None]:
+    """Why ``repo`` cannot be loaded here, or None: the cache first (the weights, not just the
+    config), then a short hub check."""
 
     def reason() -> str | None:
         from huggingface_hub import try_to_load_from_cache

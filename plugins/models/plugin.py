@@ -114,7 +114,9 @@ def register_models(register):
             source="hub",
             load=language.load_hub_pipeline("segmind/tiny-sd"),
             licence="CreativeML OpenRAIL-M",
-            unavailable=language.hub_unavailable("segmind/tiny-sd", "model_index.json"),
+            unavailable=language.hub_unavailable(
+                "segmind/tiny-sd", "unet/diffusion_pytorch_model.safetensors"
+            ),
             description="A distilled Stable Diffusion 1.5; practical only on a GPU",
         )
     )

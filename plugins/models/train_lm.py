@@ -190,7 +190,7 @@ def train(kind: str, steps: int, work: Path, threads: int) -> None:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("what", choices=["tokenizer", "dense", "moe", "cards"])
-    parser.add_argument("--steps", type=int, default=1500)
+    parser.add_argument("--steps", type=int, default=1200)
     parser.add_argument("--work", type=Path, default=Path(tempfile.gettempdir()) / "pg-corpus")
     # 1 thread each lets the two models train side by side on 2 cores without stalling
     parser.add_argument("--threads", type=int, default=2)

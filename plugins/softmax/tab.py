@@ -159,13 +159,25 @@ def compute(
     # A target left over from other labels falls back to the first token rather than failing.
     target = labels.index(target_label) if target_label in labels else 0
 
-    z = torch.tensor(values, dtype=getattr(torch, dtype_name), device=devices.device())
+    dtype = getattr(torch, dtype_name)
+    largest = max(abs(v) for v in values)
+    if largest > torch.finfo(dtype).max:  # float16 stops at 65504: the logit itself would be inf
+        raise gr.Error(
+            f"{dtype_name} cannot hold a logit of {largest:g}: its largest number is "
+            f"{torch.finfo(dtype).max:g}. Use smaller logits or float32."
+        )
+    z = torch.tensor(values, dtype=dtype, device=devices.device())
+    values = z.float().tolist()  # what the dtype really holds: bfloat16 rounds 999 to 1000
     steps = sm.softmax_steps(z, temperature)
     naive = sm.naive_softmax(z, temperature).float()
     probs = sm.softmax(z, temperature).float()
     log_p = sm.log_softmax(z, temperature).float()
     ce = sm.cross_entropy(z[None, :], torch.tensor([target], device=z.device), temperature)
-    shifted = sm.softmax(z.float() + 100.0, temperature)
+    # in float32 on both sides, so half precision's rounding does not pose as a change
+    unshifted, shifted = (
+        sm.softmax(z.float(), temperature),
+        sm.softmax(z.float() + 100, temperature),
+    )
     temps = torch.logspace(math.log10(T_MIN), math.log10(T_MAX), SWEEP_POINTS, device=z.device)
     sweep_h, sweep_top1 = sm.temperature_sweep(z, temps)
 
@@ -178,7 +190,7 @@ def compute(
         f"**{float(ce):.4f} nats**. A certain, correct model would pay 0; a uniform guess pays "
         f"ln {len(values)} = {math.log(len(values)):.3f}.\n\n"
         "**Logits are unnormalized scores**: add 100 to every logit and the probabilities move "
-        f"by at most {float((shifted - probs).abs().max()):.2e} — only differences between "
+        f"by at most {float((shifted - unshifted).abs().max()):.2e} — only differences between "
         "logits matter. Scaling them does matter: dividing by T is exactly what temperature does."
     )
     return (

@@ -25,11 +25,5 @@ demo = app.create_app(loaded)
 if __name__ == "__main__":
     # A Space sets GRADIO_SERVER_NAME=0.0.0.0 and the port; run elsewhere, it stays on loopback.
     port = os.environ.get("GRADIO_SERVER_PORT") or os.environ.get("PORT") or "7860"
-    app.launch(
-        demo,
-        server_name=os.environ.get("GRADIO_SERVER_NAME", "127.0.0.1"),
-        server_port=int(port),
-        prevent_thread_lock=True,
-    )
-    loaded.preload(loaded.concepts)  # warm the heavy imports once the page is served
-    demo.block_thread()
+    server_name = os.environ.get("GRADIO_SERVER_NAME", "127.0.0.1")
+    app.serve(demo, loaded, server_name, int(port))

@@ -75,3 +75,14 @@ def test_float16_overflows_where_float32_does_not():
     *_, stability32, _, _ = tab.compute("12, 0", "", 1.0, "float32", "")
     assert "1 of 2 entries as inf/NaN" in stability16
     assert "0 of 2 entries" in stability32
+
+
+def test_a_logit_the_dtype_cannot_hold_is_refused():
+    with pytest.raises(gr.Error, match="largest number is 65504"):
+        tab.compute("70000, 0", "", 1.0, "float16", "")
+    tab.compute("70000, 0", "", 1.0, "float32", "")  # float32 holds it
+
+
+def test_the_table_shows_what_the_dtype_really_holds():
+    table = tab.compute("1000, 999", "", 1.0, "bfloat16", "")[3]
+    assert [row[1] for row in table] == ["1000", "1000"]  # bfloat16 has 8 bits of mantissa
