@@ -73,6 +73,7 @@ with prose from Python's own documentation and docstrings (PSF licence).
   batch {BATCH} × {SEQ_LEN} tokens: {training["tokens_seen"]:,} tokens seen in
   {training["seconds"] / 60:.1f} minutes. Final training loss {training["log"][-1]["loss"]}.
 - Both bundled models saw the same batches in the same order for the same number of steps.
+- {TIMING_NOTE.format(steps=training["steps"])}
 
 ## Held-out results (both bundled models, same text)
 
