@@ -27,32 +27,25 @@ def _toy(device):
 
 @hookimpl
 def register_models(register):
-    register(
-        ModelSpec(
-            id="tiny-llama",
-            title="Tiny Llama (bundled)",
-            task="causal-lm",
-            load=language.load_bundled_lm(DENSE_DIR),
-            parameters=2_557_632,
-            licence=APACHE,
-            bench=_bench,
-            unavailable=language.missing_weights(DENSE_DIR),
-            description="Dense Llama-style model (RMSNorm, RoPE, SwiGLU) trained by this project",
+    for model_id, title, task, folder, params, description in [
+        ("tiny-llama", "Tiny Llama (bundled)", "causal-lm", DENSE_DIR, 2_557_632,
+         "Dense Llama-style model (RMSNorm, RoPE, SwiGLU) trained by this project"),
+        ("tiny-mixtral", "Tiny Mixtral MoE (bundled)", "moe-lm", MOE_DIR, 6_102_720,
+         "Sparse MoE twin of tiny-llama: 8 experts, top-2, same active parameters"),
+    ]:  # fmt: skip
+        register(
+            ModelSpec(
+                id=model_id,
+                title=title,
+                task=task,
+                load=language.load_bundled_lm(folder),
+                parameters=params,
+                licence=APACHE,
+                bench=_bench,
+                unavailable=language.missing_weights(folder),
+                description=description,
+            )
         )
-    )
-    register(
-        ModelSpec(
-            id="tiny-mixtral",
-            title="Tiny Mixtral MoE (bundled)",
-            task="moe-lm",
-            load=language.load_bundled_lm(MOE_DIR),
-            parameters=6_102_720,
-            licence=APACHE,
-            bench=_bench,
-            unavailable=language.missing_weights(MOE_DIR),
-            description="Sparse MoE twin of tiny-llama: 8 experts, top-2, same active parameters",
-        )
-    )
     register(
         ModelSpec(
             id="minilm",
