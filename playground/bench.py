@@ -2,13 +2,17 @@
 
 Both sides of a case run interleaved on the same inputs; we report medians and
 ratio = ours_ms / reference_ms (below 1 means ours is faster), plus the largest absolute
-difference between the two outputs. The host adds one row of its own: the app's cold start
+difference between the two outputs. A case without a reference times our code alone (a tab's
+server-side step); a `Measure` reports a figure that is not a time (an accuracy, a size). A
+target such as "ratio <= 1.0" is checked against the row and reported as `met`, never asserted:
+these machines are shared and noisy. The host adds one row of its own: the app's cold start
 against a bare Gradio hello-world, measured the same way in the same run.
 """
 
 from __future__ import annotations
 
 import os
+import re
 import socket
 import statistics
 import subprocess
@@ -35,12 +39,69 @@ HELLO_WORLD = (
 )
 
 
+TARGET = re.compile(r"^(ours_ms|ratio|max_abs_err|value) (<=|>=) (-?[0-9.e+-]+)$")
+
+
 @dataclass(frozen=True)
 class BenchCase:
     case: str  # what is measured, e.g. "softmax 64 x 50257"
     ours: Callable[[], Any]  # our from-scratch code, the one the tab shows
-    reference: str  # the library call it is compared with, e.g. "torch.softmax"
-    reference_fn: Callable[[], Any]  # that call, on the same inputs
+    reference: str | None = None  # the library call it is compared with, e.g. "torch.softmax"
+    reference_fn: Callable[[], Any] | None = None  # that call, on the same inputs
+    target: str | None = None  # what the issue asks of the row, e.g. "ratio <= 1.0"
+
+    def __post_init__(self) -> None:
+        _check_target(self.target)
+        if (self.reference is None) != (self.reference_fn is None):
+            raise ValueError(f"bench case {self.case!r}: give both reference and reference_fn")
+
+
+@dataclass(frozen=True)
+class Measure:
+    """A figure that is not a timing against a reference: an accuracy, a build time, a size."""
+
+    case: str  # e.g. "analogy top-1, inputs excluded"
+    measure: Callable[[], float]  # computes the figure when the bench runs
+    unit: str  # e.g. "%", "s", "MiB"
+    target: str | None = None  # e.g. "value >= 60"
+
+    def __post_init__(self) -> None:
+        _check_target(self.target)
+
+
+def _check_target(target: str | None) -> None:
+    if target is not None and not TARGET.match(target):
+        raise ValueError(f"bench target {target!r} must read like 'ratio <= 1.0'")
+
+
+def met(row: dict[str, Any]) -> bool | None:
+    """Whether a row meets its target; None when it has none or the figure is missing."""
+    if not row.get("target"):
+        return None
+    field_, op, bound = TARGET.match(row["target"]).groups()
+    value = row.get(field_)
+    if value is None:
+        return None
+    return value <= float(bound) if op == "<=" else value >= float(bound)
+
+
+def _row(concept: str, case: str, device: str, target: str | None, **figures: Any) -> dict:
+    row = {
+        "concept": concept,
+        "case": case,
+        "device": device,
+        "ours_ms": None,
+        "reference": None,
+        "reference_ms": None,
+        "ratio": None,
+        "max_abs_err": None,
+        "value": None,
+        "unit": None,
+        **figures,
+        "target": target,
+    }
+    row["met"] = met(row)
+    return row
 
 
 def _sync(device: str) -> None:
@@ -70,33 +131,43 @@ def max_abs_err(ours: Any, reference: Any) -> float | None:
     return None
 
 
-def run_case(concept: str, case: BenchCase, device: str) -> dict[str, Any]:
+def run_case(concept: str, case: BenchCase | Measure, device: str) -> dict[str, Any]:
+    if isinstance(case, Measure):
+        return _row(concept, case.case, device, case.target, value=case.measure(), unit=case.unit)
+    sides = [case.ours] if case.reference_fn is None else [case.ours, case.reference_fn]
     for _ in range(2):  # warm-up: lazy init, caches, allocator
-        case.ours(), case.reference_fn()
+        for side in sides:
+            side()
     _sync(device)
-    ours_ms, ref_ms = [], []
+    times: list[list[float]] = [[] for _ in sides]
+    outs: list[Any] = [None for _ in sides]
     started = time.perf_counter()
-    while len(ours_ms) < MAX_REPEATS and (
-        len(ours_ms) < MIN_REPEATS or time.perf_counter() - started < TIME_BUDGET_S
+    while len(times[0]) < MAX_REPEATS and (
+        len(times[0]) < MIN_REPEATS or time.perf_counter() - started < TIME_BUDGET_S
     ):
-        t, ours_out = _timed(case.ours, device)
-        ours_ms.append(t)
-        t, ref_out = _timed(case.reference_fn, device)
-        ref_ms.append(t)
-    ours, ref = statistics.median(ours_ms), statistics.median(ref_ms)
-    return {
-        "concept": concept,
-        "case": case.case,
-        "device": device,
-        "ours_ms": round(ours, 4),
-        "reference": case.reference,
-        "reference_ms": round(ref, 4),
-        "ratio": round(ours / ref, 3) if ref > 0 else None,
-        "max_abs_err": max_abs_err(ours_out, ref_out),
-    }
+        for i, side in enumerate(sides):  # interleaved, so both see the same machine load
+            t, outs[i] = _timed(side, device)
+            times[i].append(t)
+    ours = statistics.median(times[0])
+    if case.reference_fn is None:
+        return _row(concept, case.case, device, case.target, ours_ms=round(ours, 4))
+    ref = statistics.median(times[1])
+    return _row(
+        concept,
+        case.case,
+        device,
+        case.target,
+        ours_ms=round(ours, 4),
+        reference=case.reference,
+        reference_ms=round(ref, 4),
+        ratio=round(ours / ref, 3) if ref > 0 else None,
+        max_abs_err=max_abs_err(*outs),
+    )
 
 
-def run_cases(concept: str, cases: Iterable[BenchCase], device: str) -> list[dict[str, Any]]:
+def run_cases(
+    concept: str, cases: Iterable[BenchCase | Measure], device: str
+) -> list[dict[str, Any]]:
     return [run_case(concept, case, device) for case in cases]
 
 
@@ -111,18 +182,7 @@ def model_rows(registry: ModelRegistry, device: str) -> list[dict[str, Any]]:
         for _ in range(2):
             t, model = _timed(lambda spec=spec: load_model(spec, device), device)
             times.append(t)
-        rows.append(
-            {
-                "concept": "models",
-                "case": f"load {spec.id}",
-                "device": device,
-                "ours_ms": round(min(times), 1),
-                "reference": None,
-                "reference_ms": None,
-                "ratio": None,
-                "max_abs_err": None,
-            }
-        )
+        rows.append(_row("models", f"load {spec.id}", device, None, ours_ms=round(min(times), 1)))
         if spec.bench is not None:
             cases = [replace(c, case=f"{c.case}, {spec.id}") for c in spec.bench(model, device)]
             rows += run_cases("models", cases, device)
@@ -169,13 +229,13 @@ def cold_start_row(plugins: str | None = None) -> dict[str, Any]:
         ours.append(seconds_to_first_page([*app, "--port"]))
         ref.append(seconds_to_first_page([sys.executable, "-c", HELLO_WORLD]))
     ours_s, ref_s = statistics.median(ours), statistics.median(ref)
-    return {
-        "concept": "host",
-        "case": "cold start to first page",
-        "device": "cpu",
-        "ours_ms": round(ours_s * 1000, 1),
-        "reference": "gradio hello-world",
-        "reference_ms": round(ref_s * 1000, 1),
-        "ratio": round(ours_s / ref_s, 3),
-        "max_abs_err": None,
-    }
+    return _row(
+        "host",
+        "cold start to first page",
+        "cpu",
+        None,
+        ours_ms=round(ours_s * 1000, 1),
+        reference="gradio hello-world",
+        reference_ms=round(ref_s * 1000, 1),
+        ratio=round(ours_s / ref_s, 3),
+    )

@@ -82,7 +82,7 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def _print_table(rows: list[dict[str, Any]], columns: list[str]) -> None:
-    cells = [[str(row.get(c, "")) for c in columns] for row in rows]
+    cells = [["" if row.get(c) is None else str(row[c]) for c in columns] for row in rows]
     widths = [max([len(c), *(len(r[i]) for r in cells)]) for i, c in enumerate(columns)]
     for line in [columns, *cells]:
         print("  ".join(v.ljust(w) for v, w in zip(line, widths, strict=True)).rstrip())
@@ -156,6 +156,10 @@ def cmd_bench(args: argparse.Namespace) -> int:
                 "reference_ms",
                 "ratio",
                 "max_abs_err",
+                "value",
+                "unit",
+                "target",
+                "met",
             ],
         )
     return 0

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Literal
 if TYPE_CHECKING:
     import gradio as gr
 
-    from playground.bench import BenchCase
+    from playground.bench import BenchCase, Measure
 
 ID_PATTERN = re.compile(r"^[a-z][a-z0-9_]{1,31}$")
 
@@ -33,7 +33,7 @@ class Concept:
     area: Area = "deep-learning"  # the innermost circle of the map the concept belongs to
     devices: tuple[str, ...] = ("cuda", "mps", "cpu")  # devices its torch code can run on
     preload: tuple[str, ...] = ()  # modules the host imports in the background once serving
-    bench: Callable[[str], list[BenchCase]] | None = None  # device -> benchmark cases
+    bench: Callable[[str], list[BenchCase | Measure]] | None = None  # device -> bench rows
     # ZeroGPU: endpoint api_name -> seconds one call may hold a GPU. On a ZeroGPU Space the
     # host wraps that endpoint's function, in every event that runs it, with spaces.GPU;
     # elsewhere it is left alone. Name only what touches the device: each call costs quota.
