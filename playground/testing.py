@@ -25,7 +25,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from playground import zerogpu
-from playground.host import Host, check_endpoints, discovered_entry_points
+from playground.host import Host, check_endpoints, discovered_entry_points, load
 from playground.models import ModelRegistry
 
 if TYPE_CHECKING:
@@ -222,8 +222,10 @@ def check_bad_inputs(url: str, cases: list[BadInput]) -> None:
 
 
 def check_plugin(name: str) -> None:
-    """Run every contract check on one installed plugin."""
+    """Run every contract check on one installed plugin, its tabs served with the process
+    registry holding every installed plugin's models (as in the app)."""
     host = load_plugin(name)
+    load()  # fills playground.models.REGISTRY, which the tabs read
     check_no_gradio_outside_tab(plugin_package(host, name))
     for concept in host.concepts:
         blocks = build_concept(concept)

@@ -1,0 +1,97 @@
+"""Plotly figures for the GPT tab: plain lists in, figures out (no torch here).
+
+Figures are built in one constructor call with a hand-written light style instead of a named
+template: applying "plotly_white" deep-copies the whole template and costs about 20 ms per
+figure, more than a model step, and this tab redraws on every token.
+"""
+
+from __future__ import annotations
+
+import plotly.graph_objects as go
+
+ACCENT = "#4f46e5"  # the theme's indigo: tokens the settings keep
+CHOSEN = "#f59e0b"  # the token actually picked at this position, in amber
+MUTED = "#cbd5e1"  # tokens top-k / top-p / min-p removed
+INK = "#111827"
+GRID = "#e5e7eb"
+
+
+def _layout(title: str, height: int = 340, **axes) -> dict:
+    axis = dict(gridcolor=GRID, zerolinecolor=GRID, automargin=True)
+    return dict(
+        template="none",
+        title=dict(text=title, x=0.02),
+        height=height,
+        margin=dict(l=60, r=20, t=60, b=90),
+        paper_bgcolor="white",
+        plot_bgcolor="white",
+        font=dict(family="Inter, system-ui, sans-serif", size=12, color=INK),
+        legend=dict(orientation="h", y=1.02, x=1, xanchor="right", yanchor="bottom"),
+        bargap=0.15,
+        xaxis={**axis, **axes.get("xaxis", {})},
+        yaxis={**axis, **axes.get("yaxis", {})},
+    )
+
+
+def distribution(
+    labels: list[str], raw: list[float], kept: list[float], chosen: int | None, title: str
+) -> go.Figure:
+    """The top candidates: the model's own probabilities, greyed where the settings drop a
+    token, beside the renormalised probabilities a token is actually drawn from."""
+    colors = [CHOSEN if i == chosen else (ACCENT if k > 0 else MUTED) for i, k in enumerate(kept)]
+    bars = go.Bar(
+        x=labels,
+        y=raw,
+        marker_color=colors,
+        name="model p (grey: removed)",
+        hovertemplate="%{x}: p = %{y:.2%}<extra></extra>",
+    )
+    after = go.Scatter(
+        x=labels,
+        y=kept,
+        mode="markers",
+        name="p after the settings",
+        marker=dict(symbol="diamond", size=9, color=INK),
+        hovertemplate="%{x}: drawn with p = %{y:.2%}<extra></extra>",
+    )
+    layout = _layout(title, yaxis=dict(tickformat=".0%", rangemode="tozero"))
+    return go.Figure(data=[bars, after], layout=layout)
+
+
+def histogram(labels: list[str], exact: list[float], counts: list[int], draws: int) -> go.Figure:
+    """Empirical frequencies of seeded draws against the exact probabilities they estimate."""
+    data = [
+        go.Bar(x=labels, y=exact, name="exact p", marker_color=ACCENT),
+        go.Bar(
+            x=labels,
+            y=[c / draws for c in counts],
+            name=f"share of {draws:,} draws",
+            marker_color=CHOSEN,
+        ),
+    ]
+    layout = _layout(
+        f"How often each token is picked in {draws:,} draws",
+        yaxis=dict(tickformat=".0%", rangemode="tozero"),
+    )
+    return go.Figure(data=data, layout=layout)
+
+
+def step_times(cached: list[float], uncached: list[float], start: int) -> go.Figure:
+    """Time per generated token against the sequence length, with and without the KV cache."""
+    data = [
+        go.Scatter(
+            x=list(range(start + 1, start + len(times) + 1)),
+            y=times,
+            mode="lines+markers",
+            name=name,
+            line_color=color,
+        )
+        for times, name, color in ((uncached, "no cache", MUTED), (cached, "KV cache", ACCENT))
+    ]
+    layout = _layout(
+        "Why caching matters: work per token",
+        height=300,
+        xaxis=dict(title="sequence length when the token is produced"),
+        yaxis=dict(title="ms per token", rangemode="tozero"),
+    )
+    return go.Figure(data=data, layout=layout)

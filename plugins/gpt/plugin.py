@@ -1,0 +1,41 @@
+"""GPT next-token prediction and sampling: the hookimpls, nothing else."""
+
+from playground import Concept, hookimpl
+
+
+def _build():
+    from plugins.gpt.tab import build
+
+    return build()
+
+
+def _bench(device: str):
+    from plugins.gpt.bench import cases
+
+    return cases(device)
+
+
+@hookimpl
+def register_concepts(register):
+    register(
+        Concept(
+            id="gpt",
+            title="GPT: Next-Token Sampling",
+            summary="Watch a trained GPT pick one token at a time, and change how it picks: "
+            "greedy, temperature, top-k, top-p, min-p and beam search.",
+            build=_build,
+            order=20,
+            area="llm",
+            preload=("plugins.gpt.trail",),
+            bench=_bench,
+            # ZeroGPU: tiny-llama steps take milliseconds; a hub model's 256 tokens, seconds
+            gpu={
+                "gpt_start": 20,
+                "gpt_step": 20,
+                "gpt_run": 60,
+                "gpt_draws": 20,
+                "gpt_cache_timing": 60,
+                "gpt_compare": 120,
+            },
+        )
+    )
