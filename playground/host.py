@@ -25,7 +25,7 @@ import pluggy
 
 from playground import hookspecs, zerogpu
 from playground.concept import Concept
-from playground.models import REGISTRY, ModelRegistry, ModelSpec
+from playground.models import IMPORTING, REGISTRY, ModelRegistry, ModelSpec
 
 if TYPE_CHECKING:
     import gradio as gr
@@ -200,7 +200,7 @@ class Host:
             for concept in concepts:
                 for module in concept.preload:
                     # A module that fails here fails again, with a message, in the event using it.
-                    with contextlib.suppress(Exception):
+                    with IMPORTING, contextlib.suppress(Exception):
                         importlib.import_module(module)
 
         thread = threading.Thread(target=work, name="playground-preload", daemon=True)

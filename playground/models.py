@@ -88,14 +88,19 @@ def load_model(spec: ModelSpec, device: str) -> Any:
     return model
 
 
+# Heavy imports and model loads take turns. transformers resolves its names lazily, and two
+# threads asking for them at once can see a half-initialised module ("cannot import name
+# 'AutoModelForCausalLM'"); the host's background preload and first requests take this too.
+IMPORTING = threading.RLock()
+
+
 class ModelRegistry:
     """Specs by id, and the models loaded from them, one per (id, device)."""
 
     def __init__(self) -> None:
         self._specs: dict[str, ModelSpec] = {}
         self._loaded: dict[tuple[str, str], Any] = {}
-        self._lock = threading.Lock()  # guards the two dicts and the per-model locks
-        self._loading: dict[tuple[str, str], threading.Lock] = {}  # one load at a time per key
+        self._lock = threading.Lock()  # guards the two dicts
 
     def register(self, spec: ModelSpec) -> None:
         if spec.id in self._specs:
@@ -116,15 +121,15 @@ class ModelRegistry:
     def get(self, model_id: str, device: str | None = None) -> Any:
         """The model, loaded on first use onto ``device`` (default: the process's device).
 
-        Loading one model never blocks requests for another: each (id, device) has its lock.
+        A loaded model is returned at once; loading holds `IMPORTING`, so two first requests
+        never import transformers at the same time (see there).
         """
         spec = self.spec(model_id)
         key = (model_id, device or devices.preferred())
         with self._lock:
             if key in self._loaded:
                 return self._loaded[key]
-            lock = self._loading.setdefault(key, threading.Lock())
-        with lock:
+        with IMPORTING:
             if key not in self._loaded:  # another request may have loaded it meanwhile
                 model = load_model(spec, key[1])
                 with self._lock:
@@ -162,7 +167,6 @@ class ModelRegistry:
         with self._lock:
             self._specs.clear()
             self._loaded.clear()
-            self._loading.clear()
 
 
 REGISTRY = ModelRegistry()  # the process's registry, filled by the host from register_models

@@ -54,7 +54,7 @@ def distribution(
         marker=dict(symbol="diamond", size=9, color=INK),
         hovertemplate="%{x}: drawn with p = %{y:.2%}<extra></extra>",
     )
-    layout = _layout(title, yaxis=dict(tickformat=".0%", rangemode="tozero"))
+    layout = _layout(title, yaxis=dict(tickformat=".1%", rangemode="tozero"))
     return go.Figure(data=[bars, after], layout=layout)
 
 
@@ -71,7 +71,7 @@ def histogram(labels: list[str], exact: list[float], counts: list[int], draws: i
     ]
     layout = _layout(
         f"How often each token is picked in {draws:,} draws",
-        yaxis=dict(tickformat=".0%", rangemode="tozero"),
+        yaxis=dict(tickformat=".1%", rangemode="tozero"),
     )
     return go.Figure(data=data, layout=layout)
 

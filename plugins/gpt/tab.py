@@ -20,7 +20,7 @@ TOP_N = 20  # candidates shown
 DRAWS = 1_000
 MAX_SEED = 2**32 - 1
 MIN_COMPARE, MAX_COMPARE = 2, 4
-CACHE_TIMING_TOKENS = 32
+CACHE_TIMING_TOKENS = 64  # enough for the uncached cost to visibly grow
 DEFAULT_MODEL = "tiny-llama"
 DEFAULT_PROMPT = "Once upon a time, the queen"
 TASKS = ("causal-lm", "moe-lm")
@@ -44,7 +44,10 @@ model considered there, rewind and pick another, and change how the next token i
 
 
 def _math():
-    from plugins.gpt import decode, sampling, trail  # torch loads on first use, not at start
+    from playground.models import IMPORTING
+
+    with IMPORTING:  # torch loads on first use, not at start, and never beside another import
+        from plugins.gpt import decode, sampling, trail
 
     return decode, sampling, trail
 
@@ -121,7 +124,7 @@ def load_model(model_id: str):
     try:
         return REGISTRY.get(model_id, devices.device())
     except ModelUnavailable as exc:
-        raise gr.Error(f"{model_id} is not available here: {exc}") from None
+        raise gr.Error(str(exc)) from None
 
 
 def _encode(tokenizer, prompt: str, limit: int) -> tuple[list[int], str]:
@@ -508,7 +511,8 @@ def build() -> gr.Blocks:
                     DEFAULT_PROMPT,
                     label="Prompt",
                     elem_id="gpt-prompt",
-                    lines=2,
+                    lines=1,  # Enter reads the prompt; Shift+Enter adds a line
+                    max_lines=8,
                     max_length=MAX_PROMPT_CHARS,
                     info="press Enter to read it; empty starts from the beginning-of-text token",
                 )
@@ -525,7 +529,7 @@ def build() -> gr.Blocks:
                 top_k = gr.Slider(
                     0, MAX_TOP_K, value=0, step=1, label="Top-k (0 = off)", elem_id="gpt-top-k"
                 )
-                top_p = gr.Slider(0.01, 1.0, value=1.0, step=0.01, label="Top-p (1 = off)")
+                top_p = gr.Slider(0.01, 1.0, value=0.9, step=0.01, label="Top-p (1 = off)")
                 min_p = gr.Slider(0.0, 0.99, value=0.0, step=0.01, label="Min-p (0 = off)")
                 beams = gr.Slider(1, MAX_BEAMS, value=4, step=1, label="Beams (beam search)")
                 with gr.Row():
@@ -577,7 +581,6 @@ def build() -> gr.Blocks:
                 headers=COMPARE_HEADERS,
                 datatype=["str", "number", "number", "number", "number", "number"],
                 row_count=len(COMPARE_DEFAULT),
-                row_limits=(MIN_COMPARE, MAX_COMPARE),
                 column_count=len(COMPARE_HEADERS),
                 interactive=True,
                 label=f"{MIN_COMPARE}–{MAX_COMPARE} settings (strategy: greedy, sample or beam)",
@@ -595,6 +598,7 @@ def build() -> gr.Blocks:
                 ],
                 interactive=False,
                 wrap=True,
+                column_widths=["18%", "46%", "7%", "10%", "9%", "10%"],
                 elem_id="gpt-compared",
             )
         with gr.Accordion("The code behind this tab: sampling.py and decode.py", open=False):

@@ -1,0 +1,73 @@
+"""The GPT tab in Debian's Chromium: type a prompt, step, click a token, rewind, compare."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from playwright.sync_api import expect
+
+pytestmark = pytest.mark.browser
+TIMEOUT_MS = 30_000
+
+
+@pytest.fixture
+def gpt(page, server):
+    page.set_default_timeout(TIMEOUT_MS)
+    page.goto(f"{server}/?tab=gpt")
+    # the first visit loads the model: longer than expect's default 5 s on a busy machine
+    expect(page.locator("#gpt-summary")).to_contain_text("tokens", timeout=TIMEOUT_MS)
+    return page
+
+
+def tokens(page):
+    return page.locator("#gpt-strip .token")
+
+
+def test_type_a_prompt_step_three_tokens_and_watch_the_strip_and_bars(gpt):
+    box = gpt.locator("#gpt-prompt textarea")
+    box.fill("The capital of France is")
+    box.press("Enter")
+    summary = gpt.locator("#gpt-summary")
+    expect(summary).to_contain_text("5 tokens (5 prompt, 0 generated)")
+    expect(tokens(gpt)).to_have_count(5)
+    expect(tokens(gpt).nth(1)).to_contain_text("␣capital")
+    bars = gpt.locator("#gpt-bars")
+    expect(bars.locator(".xtick")).to_have_count(20)  # the top 20 candidates
+    first = bars.locator(".xtick").first.text_content()
+    for n in (6, 7, 8):
+        gpt.click("#gpt-step")
+        expect(summary).to_contain_text(f"{n} tokens (5 prompt, {n - 5} generated)")
+    expect(tokens(gpt)).to_have_count(8)
+    expect(tokens(gpt).nth(7)).to_contain_text(re.compile(r"\d+ · \d+%"))  # id · probability
+    expect(bars.locator(".xtick").first).not_to_have_text(first)  # a new distribution
+
+
+def test_click_a_generated_token_then_rewind_to_it(gpt):
+    summary = gpt.locator("#gpt-summary")
+    gpt.click("#gpt-run")  # 16 tokens
+    expect(summary).to_contain_text("23 tokens (7 prompt, 16 generated)")
+    tokens(gpt).nth(10).click()
+    expect(summary).to_contain_text("position 10 (when the model chose it)")
+    expect(gpt.locator("#gpt-bars")).to_contain_text("At position 10 the model chose")
+    gpt.click("#gpt-rewind")
+    expect(summary).to_contain_text("10 tokens (7 prompt, 3 generated)")
+    expect(tokens(gpt)).to_have_count(10)
+
+
+def test_side_by_side_compares_strategies(gpt):
+    gpt.get_by_text("Side by side: one prompt, several strategies").click()
+    gpt.click("#gpt-compare")
+    table = gpt.locator("#gpt-compared")
+    expect(table).to_contain_text("beam search, 4 beams")
+    expect(table).to_contain_text("sample, T=0.7, top-p=0.9")
+
+
+def test_a_bad_setting_shows_an_error_and_the_tab_keeps_working(gpt):
+    top_k = gpt.locator("#gpt-top-k input[type=number]")
+    top_k.fill("2.5")
+    top_k.press("Enter")
+    expect(gpt.get_by_text("Top-k must be a whole number").first).to_be_visible()
+    top_k.fill("3")
+    top_k.press("Enter")
+    expect(gpt.locator("#gpt-summary")).to_contain_text("sample, T=1, top-k=3, top-p=0.9")
