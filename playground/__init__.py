@@ -2,11 +2,11 @@
 
 import pluggy
 
-from playground.concept import Concept
+from playground.concept import Concept, lazy
 from playground.models import ModelSpec
 
 __version__ = "0.1.0"
 
 hookimpl = pluggy.HookimplMarker("playground")
 
-__all__ = ["Concept", "ModelSpec", "__version__", "hookimpl"]
+__all__ = ["Concept", "ModelSpec", "__version__", "hookimpl", "lazy"]

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import importlib
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 if TYPE_CHECKING:
     import gradio as gr
@@ -63,3 +64,20 @@ class Concept:
                     f"concept {self.id!r}: gpu[{api_name!r}] must be a whole number of seconds "
                     f"above 0, not {seconds!r}"
                 )
+
+
+def lazy(target: str) -> Callable[..., Any]:
+    """A callable that imports ``"package.module:function"`` when first called, then calls it.
+
+    A concept names its tab builder and its bench this way, so that finding and validating
+    plugins imports neither gradio nor torch: only building the app (or benching) does.
+    """
+    module, _, name = target.partition(":")
+    if not module or not name.isidentifier():
+        raise ValueError(f"lazy target {target!r} must read 'package.module:function'")
+
+    def call(*args: Any, **kwargs: Any) -> Any:
+        return getattr(importlib.import_module(module), name)(*args, **kwargs)
+
+    call.__qualname__ = call.__name__ = target  # what a traceback or a repr shows
+    return call

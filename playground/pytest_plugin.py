@@ -1,12 +1,23 @@
 """A pytest plugin (loaded through the `pytest11` entry point) for any plugin's test suite:
-the ``gpu`` marker, whose tests are skipped where no CUDA device is available."""
+tests run offline and keep their caches out of the user's, and the ``gpu`` marker skips its
+tests where no CUDA device is available."""
 
 from __future__ import annotations
 
+import os
+import tempfile
+from pathlib import Path
+
 import pytest
+
+# One folder for every test run on this machine: an index built once is reused by later runs
+# and by the servers the tests start (they inherit the environment), never ~/.cache.
+TEST_CACHE = Path(tempfile.gettempdir()) / "ml-playground-tests"
 
 
 def pytest_configure(config: pytest.Config) -> None:
+    os.environ["HF_HUB_OFFLINE"] = "1"  # nothing may download in a test
+    os.environ.setdefault("PLAYGROUND_CACHE", str(TEST_CACHE))
     config.addinivalue_line("markers", "gpu: needs a CUDA device (skipped without one)")
 
 

@@ -8,8 +8,6 @@ from pathlib import Path
 
 import pytest
 
-os.environ["HF_HUB_OFFLINE"] = "1"  # nothing may download in a test
-
 from tests.helpers import (
     ARTIFACTS,
     CHROMIUM,

@@ -226,3 +226,20 @@ def test_an_installed_broken_plugin_is_reported_beside_the_working_ones(tmp_path
     broken = records["broken_demo"]
     assert not broken["ok"] and broken["distribution"] == "broken_demo"
     assert broken["errors"][0]["stage"] == "build"
+
+
+def test_lazy_imports_its_target_only_when_called():
+    import sys
+
+    from playground import lazy
+
+    sys.modules.pop("colorsys", None)
+    to_hls = lazy("colorsys:rgb_to_hls")
+    assert "colorsys" not in sys.modules  # naming it imported nothing
+    assert to_hls(1.0, 0.0, 0.0) == (0.0, 0.5, 1.0)
+    assert "colorsys:rgb_to_hls" in repr(to_hls)
+    for bad in ("colorsys", ":rgb_to_hls", "colorsys:not a name"):
+        with pytest.raises(ValueError, match=r"must read 'package\.module:function'"):
+            lazy(bad)
+    with pytest.raises(ModuleNotFoundError):
+        lazy("no_such_module_here:build")()

@@ -1,18 +1,6 @@
 """GPT next-token prediction and sampling: the hookimpls, nothing else."""
 
-from playground import Concept, hookimpl
-
-
-def _build():
-    from plugins.gpt.tab import build
-
-    return build()
-
-
-def _bench(device: str):
-    from plugins.gpt.bench import cases
-
-    return cases(device)
+from playground import Concept, hookimpl, lazy
 
 
 @hookimpl
@@ -23,11 +11,11 @@ def register_concepts(register):
             title="GPT: Next-Token Sampling",
             summary="Watch a trained GPT pick one token at a time, and change how it picks: "
             "greedy, temperature, top-k, top-p, min-p and beam search.",
-            build=_build,
+            build=lazy("plugins.gpt.tab:build"),
             order=20,
             area="llm",
             preload=("plugins.gpt.trail",),
-            bench=_bench,
+            bench=lazy("plugins.gpt.bench:cases"),
             # ZeroGPU: tiny-llama steps take milliseconds; a hub model's 256 tokens, seconds
             gpu={
                 "gpt_start": 20,

@@ -1,18 +1,6 @@
 """Softmax & Logits: the hookimpls, nothing else."""
 
-from playground import Concept, hookimpl
-
-
-def _build():
-    from plugins.softmax.tab import build
-
-    return build()
-
-
-def _bench(device: str):
-    from plugins.softmax.bench import cases
-
-    return cases(device)
+from playground import Concept, hookimpl, lazy
 
 
 @hookimpl
@@ -23,11 +11,11 @@ def register_concepts(register):
             title="Softmax & Logits",
             summary="Turn a model's raw scores into probabilities, and see what temperature, "
             "overflow and cross-entropy do to them.",
-            build=_build,
+            build=lazy("plugins.softmax.tab:build"),
             order=10,
             area="deep-learning",
             preload=("plugins.softmax.softmax",),
-            bench=_bench,
+            bench=lazy("plugins.softmax.bench:cases"),
             gpu={"softmax_compute": 10},  # ZeroGPU: ms of math, plus a cold worker's CUDA start
         )
     )

@@ -1,0 +1,1 @@
+"""Attention & the Transformer Block: attention from scratch on real models."""

@@ -1,0 +1,238 @@
+"""The Attention & Transformer Block tab: layout, then events. The math lives in attention.py,
+reading the real models in capture.py, parameter counting in anatomy.py, the views in views.py."""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable
+from pathlib import Path
+
+import gradio as gr
+
+from playground.models import ModelUnavailable
+from plugins.attention import views
+from plugins.attention.views import (
+    ANATOMY_CHOICES,
+    CONTEXT_MAX,
+    MAX_TEXT_CHARS,
+    MAX_TOKENS,
+    PLAYGROUND_DIM,
+)
+
+MATH_SOURCE = Path(__file__).with_name("attention.py")  # shown to the learner as it is
+CONCURRENCY = "attention"  # every heavy event of this tab shares one worker queue
+DEFAULT_TEXT = "The cat sat on the mat because it was tired, and the dog sat on the rug."
+DEFAULT_PLAYGROUND = "the cat sat down"
+LATEX = [
+    {"left": "$$", "right": "$$", "display": True},
+    {"left": "$", "right": "$", "display": False},
+]
+
+INTRO = f"""
+**Attention** lets every token ask *what else in this text is relevant to me?* Each token's
+vector is projected to a **query** $q$, a **key** $k$ and a **value** $v$; the query is compared
+with every key by a dot product (a dot product scores similarity), the scores are scaled by
+$1/\\sqrt{{d}}$ and softmaxed into weights, and the token's output is the weighted average of the
+values: $\\mathrm{{softmax}}(QK^\\top/\\sqrt{{d}})\\,V$. A layer runs several **heads** side by
+side. Type up to {MAX_TOKENS} tokens and pick a model: MiniLM reads in both directions, the
+GPT-style Tiny Llama only looks back (a **causal** mask).
+"""
+
+
+def _model_choices() -> list[tuple[str, str]]:
+    from playground.models import REGISTRY
+
+    choices = [
+        ("MiniLM: bidirectional encoder (bundled)", "minilm"),
+        ("Tiny Llama: causal GPT (bundled)", "tiny-llama"),
+    ]
+    for spec in REGISTRY.specs(task="causal-lm"):  # hub models, marked when absent
+        if spec.id != "tiny-llama":
+            mark = "" if spec.unavailable() is None else " (not available here)"
+            choices.append((f"{spec.title}{mark}", spec.id))
+    return choices
+
+
+def _guard(fn: Callable) -> Callable:
+    """The handler, with a refused input or an absent model answered as a gr.Error."""
+
+    @functools.wraps(fn)
+    def handler(*args):
+        try:
+            return fn(*args)
+        except (views.BadInput, ModelUnavailable) as exc:
+            raise gr.Error(str(exc)) from None
+
+    return handler
+
+
+on_grid, on_head, on_positions, on_anatomy, on_toy, on_toy_reset = (
+    _guard(fn)
+    for fn in (
+        views.grid,
+        views.head,
+        views.positions,
+        views.anatomy,
+        views.toy,
+        views.toy_defaults,
+    )
+)
+
+
+def pick(layer: float, head: float, evt: gr.SelectData):
+    """A click on the grid image: the (layer, head) under it, or the pickers as they were."""
+    x, y = evt.index
+    found = views.figures.grid_cell(x, y)
+    return found if found is not None else (layer, head)
+
+
+def build() -> gr.Blocks:
+    models = _model_choices()
+    with gr.Blocks() as tab:
+        gr.Markdown(INTRO, latex_delimiters=LATEX)
+        with gr.Row():
+            text = gr.Textbox(
+                DEFAULT_TEXT,
+                label="Text",
+                elem_id="attention-text",
+                info=f"press Enter; at most {MAX_TOKENS} tokens are shown",
+                max_length=MAX_TEXT_CHARS,
+                scale=3,
+            )
+            model = gr.Dropdown(models, value="minilm", label="Model", scale=1)
+        status = gr.Markdown(elem_id="attention-status")
+
+        with gr.Tab("Model view: every head"):
+            grid = gr.Image(
+                label="Layers × heads (click a map to open it)",
+                show_label=False,  # the label would sit on the head numbers
+                elem_id="attention-grid",
+                interactive=False,
+                type="numpy",
+                format="png",
+                buttons=[],
+            )
+            with gr.Row():
+                layer = gr.Number(0, label="Layer", minimum=0, elem_id="attention-layer")
+                head = gr.Number(0, label="Head", minimum=0, elem_id="attention-head")
+                query = gr.Number(
+                    1, label="Query token position", minimum=0,
+                    elem_id="attention-query",
+                )  # fmt: skip
+                threshold = gr.Slider(
+                    0.01, 1.0, value=0.1, step=0.01, label="Show links with weight ≥"
+                )
+                open_head = gr.Button("Open head", variant="primary", elem_id="attention-open")
+            with gr.Row():
+                heat = gr.Plot(label="Token-to-token weights", elem_id="attention-heatmap")
+                links = gr.Plot(label="Links between tokens", elem_id="attention-lines")
+
+        with gr.Tab("One head, step by step"):
+            steps_md = gr.Markdown(elem_id="attention-steps-md", latex_delimiters=LATEX)
+            with gr.Row():
+                vectors = gr.Plot(
+                    label="q, every key, every value, and the output", show_label=False
+                )
+                bars = gr.Plot(label="Scores and weights", show_label=False)
+            steps = gr.Dataframe(
+                headers=["j", "key token", "q·k", "q·k / √d", "mask", "weight"],
+                label="Every step for the chosen query token (the weights sum to 1)",
+                interactive=False,
+                elem_id="attention-steps",
+            )
+
+        with gr.Tab("Playground head"):
+            gr.Markdown(
+                f"Type a few tokens, then edit their tiny {PLAYGROUND_DIM}-d query, key and value "
+                "vectors by hand: the weights follow. Make one key point where a query points "
+                "and watch that query's weight on it grow."
+            )
+            with gr.Row():
+                toy_tokens = gr.Textbox(
+                    DEFAULT_PLAYGROUND,
+                    label="Tokens (space separated; press Enter to reset the vectors)",
+                    max_length=views.MAX_TOY_CHARS,
+                )
+                toy_causal = gr.Checkbox(False, label="Causal mask")
+            toy_table = gr.Dataframe(
+                views.toy_defaults(DEFAULT_PLAYGROUND),
+                headers=views.TOY_HEADERS,
+                interactive=True,
+                type="array",
+                label="Q, K, V (edit the numbers)",
+                elem_id="attention-toy-table",
+            )
+            with gr.Row():
+                toy_heat = gr.Plot(label="Weights")
+                with gr.Column():
+                    toy_out = gr.Dataframe(label="Outputs z = Σ w·v", interactive=False)
+                    toy_md = gr.Markdown()
+
+        with gr.Tab("Positions"):
+            position_md = gr.Markdown(elem_id="attention-position-md", latex_delimiters=LATEX)
+            position_plot = gr.Plot(label="What position does")
+
+        with gr.Tab("Transformer anatomy"):
+            with gr.Row():
+                arch = gr.Dropdown(ANATOMY_CHOICES, value="GPT-2 small", label="Architecture")
+                context = gr.Number(
+                    1024, label="Context length (for the FLOPs)",
+                    minimum=1, maximum=CONTEXT_MAX,
+                )  # fmt: skip
+            anatomy_md = gr.Markdown(elem_id="attention-anatomy-md")
+            anatomy_plot = gr.Plot(label="Parameters and FLOPs per component")
+            anatomy_table = gr.Dataframe(
+                headers=["component", "stored", "active per token", "FLOPs per token", "share"],
+                interactive=False,
+                elem_id="attention-anatomy-table",
+            )
+
+        with gr.Accordion("The code behind this tab: plugins/attention/attention.py", open=False):
+            gr.Code(MATH_SOURCE.read_text(), language="python", interactive=False)
+
+        # -- events ---------------------------------------------------------------------
+        heavy = dict(concurrency_id=CONCURRENCY, show_progress="minimal")
+        grid_run = dict(
+            fn=on_grid, inputs=[text, model, layer, head, query],
+            outputs=[status, grid, layer, head, query], **heavy,
+        )  # fmt: skip
+        head_run = dict(
+            fn=on_head, inputs=[text, model, layer, head, query, threshold],
+            outputs=[grid, heat, links, steps_md, vectors, bars, steps], **heavy,
+        )  # fmt: skip
+        position_run = dict(
+            fn=on_positions, inputs=[text, model], outputs=[position_md, position_plot], **heavy
+        )
+        anatomy_run = dict(
+            fn=on_anatomy, inputs=[arch, context],
+            outputs=[anatomy_md, anatomy_plot, anatomy_table], **heavy,
+        )  # fmt: skip
+        toy_run = dict(
+            fn=on_toy, inputs=[toy_table, toy_causal],
+            outputs=[toy_heat, toy_out, toy_md], concurrency_id=CONCURRENCY,
+        )  # fmt: skip
+
+        tab.load(**grid_run, api_name="attention_grid").then(
+            **head_run, api_name="attention_head"
+        ).then(**position_run, api_name="attention_positions")
+        gr.on([text.submit, model.input], **grid_run, api_visibility="private").then(
+            **head_run, api_visibility="private"
+        ).then(**position_run, api_visibility="private")
+        gr.on(
+            [open_head.click, query.submit, threshold.release],
+            **head_run,
+            api_visibility="private",
+        )
+        grid.select(pick, [layer, head], [layer, head], api_visibility="private").then(
+            **head_run, api_visibility="private"
+        )
+
+        tab.load(**anatomy_run, api_name="attention_anatomy")
+        gr.on([arch.input, context.submit], **anatomy_run, api_visibility="private")
+
+        tab.load(**toy_run, api_name="attention_playground")
+        toy_tokens.submit(on_toy_reset, toy_tokens, toy_table, api_visibility="private").then(
+            **toy_run, api_visibility="private"
+        )
+        gr.on([toy_table.input, toy_causal.input], **toy_run, api_visibility="private")
+    return tab

@@ -1,0 +1,450 @@
+"""What each part of the attention tab shows, computed from its inputs (no gradio here).
+
+Every handler checks what it is given and raises `BadInput` with what is allowed; tab.py turns
+that into a gr.Error. Captures are cached per (model, device, text), so opening one head after
+another does not run the model again.
+"""
+
+from __future__ import annotations
+
+import math
+from functools import lru_cache
+from typing import Any, NamedTuple
+
+import numpy as np
+
+from playground import devices
+from plugins.attention import anatomy as anat
+from plugins.attention import figures
+
+MAX_TOKENS = 128  # the full grid's limit: 72 maps of 128 × 128 for MiniLM
+MAX_TEXT_CHARS = 2_000
+CONTEXT_MAX = 131_072
+MAX_TOY_TOKENS, MAX_TOY_CHARS, MAX_TOY_LABEL = 8, 200, 16
+PLAYGROUND_DIM = 2  # tiny enough to edit by hand
+TOY_MAX = 10.0
+TOY_HEADERS = ["token", "q1", "q2", "k1", "k2", "v1", "v2"]
+THRESHOLD_MIN, THRESHOLD_MAX = 0.01, 1.0
+BUNDLED = {"minilm": "MiniLM", "tiny-llama": "Tiny Llama"}
+ANATOMY_MODELS = {
+    "Tiny Llama (bundled)": "tiny-llama",
+    "Tiny Mixtral MoE (bundled)": "tiny-mixtral",
+    "MiniLM (bundled)": "minilm",
+}
+ANATOMY_CHOICES = [*anat.PRESETS, *ANATOMY_MODELS]
+CAPTURE_CACHE = 8
+
+
+class BadInput(ValueError):
+    """An input the tab refuses; the message says what is allowed."""
+
+
+# -- checking inputs --------------------------------------------------------------------------
+
+
+def check_text(text: str | None) -> str:
+    if text is None or not text.strip():
+        raise BadInput("Type some text first: a sentence of a few words is enough.")
+    if len(text) > MAX_TEXT_CHARS:
+        raise BadInput(f"The text is {len(text):,} characters long; at most {MAX_TEXT_CHARS:,}.")
+    return text
+
+
+def model_ids() -> list[str]:
+    from playground.models import REGISTRY
+
+    return [*BUNDLED, *(s.id for s in REGISTRY.specs(task="causal-lm") if s.id not in BUNDLED)]
+
+
+def check_model(model_id: str | None) -> str:
+    allowed = model_ids()
+    if model_id not in allowed:
+        raise BadInput(f"Unknown model {str(model_id)[:40]!r}; choose one of {', '.join(allowed)}.")
+    return model_id
+
+
+def check_index(value: Any, what: str, count: int | None = None) -> int:
+    """A whole number ≥ 0, and below ``count`` when given."""
+    valid = f"from 0 to {count - 1}" if count is not None else "of 0 or more"
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        raise BadInput(f"{what} must be a whole number {valid}, not {value!r}.") from None
+    if not math.isfinite(number) or number != int(number) or number < 0:
+        raise BadInput(f"{what} must be a whole number {valid}, not {value}.")
+    if count is not None and number >= count:
+        raise BadInput(f"{what} {int(number)} is out of range: choose one {valid}.")
+    return int(number)
+
+
+# -- running a model ------------------------------------------------------------------------
+
+
+def load(model_id: str) -> tuple[Any, Any]:
+    """(the transformers model, its tokenizer) from the registry."""
+    from playground.models import REGISTRY
+
+    try:
+        loaded = REGISTRY.get(model_id, devices.device())
+    except KeyError:
+        raise BadInput(
+            f"Model {model_id!r} is not registered: the models plugin provides it."
+        ) from None
+    if model_id == "minilm":  # a SentenceTransformer: module 0 wraps the BertModel
+        return loaded[0].auto_model, loaded.tokenizer
+    return loaded.model, loaded.tokenizer
+
+
+class Run(NamedTuple):
+    model: Any
+    tokens: list[str]  # one label per position
+    captured: Any  # capture.Captured
+    total: int  # tokens before truncation
+
+
+def _label(token: str) -> str:
+    return token.replace("Ġ", "␣").replace("Ċ", "⏎") or "·"  # byte-level BPE's space, newline
+
+
+def tokenize(tokenizer: Any, text: str) -> tuple[list[int], int]:
+    """Token ids, cut to MAX_TOKENS (an encoder keeps its closing [SEP]); and the full count."""
+    ids = tokenizer(text)["input_ids"]
+    if len(ids) <= MAX_TOKENS:
+        return ids, len(ids)
+    if tokenizer.sep_token_id is not None and ids[-1] == tokenizer.sep_token_id:
+        return [*ids[: MAX_TOKENS - 1], ids[-1]], len(ids)
+    return ids[:MAX_TOKENS], len(ids)
+
+
+@lru_cache(maxsize=CAPTURE_CACHE)
+def _run(model_id: str, device: str, text: str) -> Run:
+    import torch
+
+    from plugins.attention import capture
+
+    model, tokenizer = load(model_id)
+    ids, total = tokenize(tokenizer, text)
+    if not ids:
+        raise BadInput("The text gives no tokens; type a few words.")
+    input_ids = torch.tensor([ids], device=model.device)
+    tokens = [_label(t) for t in tokenizer.convert_ids_to_tokens(ids)]
+    return Run(model, tokens, capture.capture(model, input_ids), total)
+
+
+def run(model_id: str, text: str) -> Run:
+    return _run(check_model(model_id), devices.device(), check_text(text))
+
+
+def clear_cache() -> None:
+    _run.cache_clear()
+
+
+# -- model view -------------------------------------------------------------------------------
+
+
+def _selected(r: Run, layer: Any, head: Any) -> tuple[int, int]:
+    c = r.captured
+    return check_index(layer, "Layer", len(c.layers)), check_index(head, "Head", c.heads)
+
+
+def grid(text: str, model_id: str, layer: Any, head: Any, query: Any):
+    """Status, the layers × heads image, and the pickers kept in range of this model."""
+    # Checked before the run, so a bad picker value fails fast.
+    wanted = [check_index(v, w) for v, w in ((layer, "Layer"), (head, "Head"), (query, "Query"))]
+    r = run(model_id, text)
+    c = r.captured
+    t = len(r.tokens)
+    counts = (len(c.layers), c.heads, t)
+    layer, head, query = (min(v, n - 1) for v, n in zip(wanted, counts, strict=True))
+    kind = "causal: each token sees itself and the tokens before it" if c.causal else (
+        "bidirectional: each token sees every token"
+    )  # fmt: skip
+    notes = [
+        f"**{t} tokens** · {len(c.layers)} layers × {c.heads} heads ({kind}) · "
+        "each small map is scaled to its own largest weight; click one to open it."
+    ]
+    if r.total > t:
+        notes.append(f"⚠️ The text has {r.total} tokens; the grid shows the first {MAX_TOKENS}.")
+    image = figures.grid_image(c.weights.float().cpu().numpy(), (layer, head))
+    return "\n\n".join(notes), image, layer, head, query
+
+
+def head(text: str, model_id: str, layer: Any, head: Any, query: Any, threshold: Any):
+    """One head large (heatmap and links) and its arithmetic for one query token."""
+    from plugins.attention import attention as att
+
+    r = run(model_id, text)
+    layer, head = _selected(r, layer, head)
+    t = len(r.tokens)
+    query = check_index(query, "Query token position", t)
+    try:
+        threshold = float(threshold)
+    except (TypeError, ValueError):
+        threshold = math.nan
+    if not THRESHOLD_MIN <= threshold <= THRESHOLD_MAX:  # NaN fails this too
+        raise BadInput(f"The link threshold must be between {THRESHOLD_MIN} and {THRESHOLD_MAX}.")
+    c = r.captured
+    weights = c.layers[layer].weights[head].float().cpu().numpy()  # (T, T)
+    lyr = c.layers[layer]
+    s = att.head_steps(lyr.q[head], lyr.k[head], lyr.v[head], query, c.causal, c.scale)
+    np_ = {k: getattr(s, k).float().cpu().numpy() for k in ("dots", "scaled", "weights")}
+    allowed = s.allowed.cpu().tolist()
+    rows = [
+        [j, r.tokens[j], f"{np_['dots'][j]:.4f}", f"{np_['scaled'][j]:.4f}",
+         "0" if allowed[j] else "−∞", f"{np_['weights'][j]:.6f}"]
+        for j in range(t)
+    ]  # fmt: skip
+    top = int(np_["weights"].argmax())
+    d = s.query.shape[0]
+    mask_line = (
+        f"3. **Causal mask**: keys after position {query} get $-\\infty$, so $e^{{-\\infty}} = 0$ "
+        f"weight ({t - 1 - query} of {t} hidden).\n"
+        if c.causal
+        else "3. **No mask**: an encoder lets every token see every other.\n"
+    )
+    md = (
+        f"**Layer {layer}, head {head}, query token {query} `{r.tokens[query]}`** "
+        f"(d = {d}, the model's real numbers, read through hooks on its projections).\n\n"
+        "1. **Dot products** $q_i \\cdot k_j = \\sum_c q_{ic} k_{jc}$ score how well each key "
+        f"matches the query (‖q‖ = {float(s.query.norm()):.3f}).\n"
+        f"2. **Scaling** by $1/\\sqrt{{d}}$ = 1/{math.sqrt(d):.3f} = {s.scale:.4f}, so the "
+        "scores' spread does not grow with d.\n"
+        f"{mask_line}"
+        "4. **Softmax** $w_j = e^{s_j - \\max s} / \\sum_{j'} e^{s_{j'} - \\max s}$: "
+        f"Σ w = {float(s.weights.sum()):.6f}; the largest is {np_['weights'][top]:.4f} on "
+        f"`{r.tokens[top]}` (position {top}).\n"
+        "5. **Weighted sum of values** $z_i = \\sum_j w_j v_j$: "
+        f"‖z‖ = {float(s.output.norm()):.3f}."
+    )
+    name = f"Layer {layer}, head {head}"
+    return (
+        figures.grid_image(c.weights.float().cpu().numpy(), (layer, head)),
+        figures.heatmap(weights, r.tokens, name),
+        figures.lines(weights, r.tokens, threshold, query),
+        md,
+        figures.vectors(
+            s.query.float().cpu().numpy(),
+            s.keys.float().cpu().numpy(),
+            s.values.float().cpu().numpy(),
+            s.output.float().cpu().numpy(),
+            r.tokens,
+        ),
+        figures.scores_and_weights(
+            [v if ok else 0.0 for v, ok in zip(np_["scaled"].tolist(), allowed, strict=True)],
+            np_["weights"].tolist(),
+            allowed,
+            r.tokens,
+        ),
+        rows,
+    )
+
+
+# -- positions -------------------------------------------------------------------------------
+
+
+def _repeat(ids: list[int], skip: set[int]) -> tuple[int, int] | None:
+    seen: dict[int, int] = {}
+    for pos, i in enumerate(ids):
+        if i in skip:
+            continue
+        if i in seen:
+            return seen[i], pos
+        seen[i] = pos
+    return None
+
+
+def positions(text: str, model_id: str):
+    """The same token at two positions: what RoPE (or learned positions) change about it."""
+    import torch
+
+    from plugins.attention import attention as att
+
+    r = run(model_id, text)
+    c, model = r.captured, r.model
+    skip = {i for i in (getattr(model.config, "pad_token_id", None),) if i is not None}
+    skip |= {c.ids[0], c.ids[-1]} if c.family == "bert" else set()  # [CLS] and [SEP]
+    pair = _repeat(c.ids, skip)
+    if pair is None:
+        return (
+            "No token appears twice in this text. Type a word twice (like *the … the*) to see "
+            "what its position changes.",
+            None,
+        )
+    p1, p2 = pair
+    word = r.tokens[p1]
+    layer0 = c.layers[0]
+
+    def cos(a, b) -> float:
+        return float(torch.nn.functional.cosine_similarity(a, b, dim=0))
+
+    before = cos(layer0.q_raw[0, p1], layer0.q_raw[0, p2])
+    if layer0.cos is not None:  # RoPE
+        after = cos(layer0.q[0, p1], layer0.q[0, p2])
+        theta = (getattr(model.config, "rope_parameters", None) or {}).get("rope_theta", 1e4)
+        q, k = layer0.q_raw[0, p2], layer0.k_raw[0, p1]
+        offsets = list(range(0, 64))
+        curves = {
+            f"key at position {start}": att.rope_relative_scores(
+                q, k, offsets, start, theta, c.scale
+            ).tolist()
+            for start in (0, 40)
+        }
+        md = (
+            f"**`{word}` at positions {p1} and {p2}**, layer 0, head 0. This model adds no "
+            "position vector to its embeddings: the query that comes out of the projection is "
+            f"the same at both positions (cosine {before:.4f}). **RoPE** then rotates each pair "
+            "of coordinates by an angle proportional to the position, "
+            f"$\\theta_i = p \\cdot {theta:g}^{{-2i/d}}$: the lengths stay (‖q‖ "
+            f"{float(layer0.q_raw[0, p1].norm()):.3f} → {float(layer0.q[0, p1].norm()):.3f}) "
+            f"but the two queries now differ (cosine {after:.4f}).\n\n"
+            "Because both query and key are rotated, $q_m \\cdot k_n$ depends only on the offset "
+            "$m - n$: the chart scores this query against this key placed at position 0 and at "
+            "position 40, and the two curves lie on top of each other."
+        )
+        return md, figures.relative_scores(offsets, curves, "q·k after RoPE, by offset")
+    table = _position_table(model)
+    md = (
+        f"**`{word}` at positions {p1} and {p2}**, layer 0, head 0. This model **adds a learned "
+        "position vector** to each token's embedding, so the same word enters the first layer "
+        f"as two different vectors: the cosine of its two queries is {before:.4f}, not 1. The "
+        f"chart compares position {p1}'s learned vector with every other position's: nearby "
+        "positions were learned to look alike."
+    )
+    if table is None:
+        return md, None
+    sims = torch.nn.functional.cosine_similarity(table[p1][None], table, dim=-1)
+    n = min(len(table), MAX_TOKENS)
+    return md, figures.similarity_curve(list(range(n)), sims[:n].tolist(), p1)
+
+
+def _position_table(model: Any):
+    if hasattr(model, "embeddings"):  # BERT
+        return model.embeddings.position_embeddings.weight.detach().float().cpu()
+    wpe = getattr(getattr(model, "transformer", None), "wpe", None)  # GPT-2
+    return None if wpe is None else wpe.weight.detach().float().cpu()
+
+
+# -- playground head ----------------------------------------------------------------------------
+
+
+def toy_defaults(tokens_text: str) -> list[list]:
+    """One row per token with small seeded vectors, a starting point to edit."""
+    tokens = check_toy_tokens(tokens_text)
+    rng = np.random.default_rng(0)
+    values = np.round(rng.normal(size=(len(tokens), 3 * PLAYGROUND_DIM)), 1)
+    return [[tok, *row.tolist()] for tok, row in zip(tokens, values, strict=True)]
+
+
+def check_toy_tokens(text: str | None) -> list[str]:
+    if text is None or len(text) > MAX_TOY_CHARS:
+        raise BadInput(f"Type 1 to {MAX_TOY_TOKENS} short tokens (at most {MAX_TOY_CHARS} chars).")
+    tokens = text.split()
+    if not 1 <= len(tokens) <= MAX_TOY_TOKENS or any(len(t) > MAX_TOY_LABEL for t in tokens):
+        raise BadInput(
+            f"Type 1 to {MAX_TOY_TOKENS} tokens separated by spaces, each at most "
+            f"{MAX_TOY_LABEL} characters (got {len(tokens)})."
+        )
+    return tokens
+
+
+def _toy_rows(table: Any) -> tuple[list[str], np.ndarray]:
+    rows = table.get("data") if isinstance(table, dict) else table
+    if not isinstance(rows, list) or not 1 <= len(rows) <= MAX_TOY_TOKENS:
+        raise BadInput(f"The table needs 1 to {MAX_TOY_TOKENS} rows: one per token.")
+    tokens, values = [], []
+    for row in rows:
+        if not isinstance(row, list) or len(row) != len(TOY_HEADERS):
+            raise BadInput(f"Each row needs {len(TOY_HEADERS)} cells: {', '.join(TOY_HEADERS)}.")
+        tokens.append(str(row[0])[:MAX_TOY_LABEL] or "·")
+        for cell in row[1:]:
+            try:
+                x = float(cell)
+            except (TypeError, ValueError):
+                raise BadInput(f"{str(cell)[:20]!r} is not a number; cells hold numbers.") from None
+            if not math.isfinite(x) or abs(x) > TOY_MAX:
+                raise BadInput(f"Each number must be finite and between ±{TOY_MAX:g}, not {cell}.")
+            values.append(x)
+    return tokens, np.array(values, dtype=np.float32).reshape(len(rows), 3, PLAYGROUND_DIM)
+
+
+def toy(table: Any, causal: bool):
+    """Attention of the hand-made head: weights, outputs and the arithmetic for the last token."""
+    import torch
+
+    from plugins.attention import attention as att
+
+    tokens, qkv = _toy_rows(table)
+    q, k, v = (torch.from_numpy(qkv[:, i].copy())[None, None] for i in range(3))  # (1,1,T,d)
+    result = att.attention(q, k, v, causal=bool(causal))
+    w = result.weights[0, 0].numpy()  # (T, T)
+    out = result.output[0, 0].numpy()  # (T, d)
+    labels = [f"{i}:{t}" for i, t in enumerate(tokens)]  # unique, for the category axes
+    last = len(tokens) - 1
+    scores = result.scores[0, 0, last].tolist()
+    md = (
+        f"For `{tokens[last]}`: scores q·k/√{PLAYGROUND_DIM} = "
+        f"{', '.join(f'{s:.2f}' for s in scores)} → softmax → weights "
+        f"{', '.join(f'{x:.3f}' for x in w[last])} (sum {w[last].sum():.4f}); each row of "
+        "the map sums to 1."
+    )
+    rows = [[labels[i], *(f"{x:.4f}" for x in out[i])] for i in range(len(tokens))]
+    return figures.small_heatmap(w, labels), {"headers": ["token", "z1", "z2"], "data": rows}, md
+
+
+# -- anatomy ------------------------------------------------------------------------------------
+
+
+def _counted(n: int) -> str:
+    return f"{n / 1e9:.2f} B" if n >= 1e9 else f"{n / 1e6:.2f} M" if n >= 1e6 else f"{n:,}"
+
+
+def anatomy(choice: str, context: Any):
+    """Parameters and FLOPs per component for a preset or a bundled model's real config."""
+    if choice not in ANATOMY_CHOICES:
+        raise BadInput(f"Choose one of: {', '.join(ANATOMY_CHOICES)}.")
+    try:
+        ctx = float(context)
+    except (TypeError, ValueError):
+        ctx = math.nan
+    if not math.isfinite(ctx) or ctx != int(ctx) or not 1 <= ctx <= CONTEXT_MAX:
+        raise BadInput(f"The context length must be a whole number from 1 to {CONTEXT_MAX:,}.")
+    measured = None
+    if choice in anat.PRESETS:
+        arch = anat.PRESETS[choice]
+    else:
+        model, _ = load(ANATOMY_MODELS[choice])
+        arch = anat.from_config(model.config, choice)
+        measured = sum(p.numel() for p in model.parameters())
+    b = anat.breakdown(arch, int(ctx))
+    rows = [
+        [c.name, f"{c.params:,}", f"{c.active:,}", f"{c.flops:,}", f"{c.params / b.total:.1%}"]
+        for c in b.components
+    ]
+    rows.append(["total", f"{b.total:,}", f"{b.active:,}", f"{b.flops:,}", "100%"])
+    if arch.experts > 1:
+        use = (
+            f"a sparse MoE: it stores **{_counted(b.total)}** parameters but each token uses "
+            f"only **{_counted(b.active)}** ({arch.active_experts} of {arch.experts} experts "
+            "per layer)"
+        )
+    else:
+        use = f"dense: every one of its **{_counted(b.total)}** parameters works on every token"
+    check = ""
+    if measured is not None:
+        same = "matches" if measured == b.total else "DIFFERS from"
+        check = f" Counted from the config, this {same} `sum(p.numel())` of the loaded model "
+        check += f"({measured:,})."
+    share = "a dense block's FFN is about 2/3"
+    if arch.experts > 1:
+        active_ffn = b.block_ffn_params * arch.active_experts // arch.experts
+        active_block = b.block_params - b.block_ffn_params + active_ffn
+        share = f"of what one token uses in a block, the FFN is {active_ffn / active_block:.1%}"
+    md = (
+        f"**{arch.name}** is {use}. In one block the FFN holds "
+        f"**{b.block_ffn_params / b.block_params:.1%}** of the parameters "
+        f"({b.block_ffn_params:,} of {b.block_params:,}); {share}. "
+        f"A forward pass costs **{b.flops / 1e9:.3g} GFLOPs per token** at context {int(ctx):,} "
+        f"(≈ 2 × active matrix parameters, plus the attention scores).{check}"
+    )
+    bars = [(c.name, c.params, c.active, c.flops) for c in b.components]
+    return md, figures.anatomy_bars(bars, arch.name), rows

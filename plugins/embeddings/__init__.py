@@ -1,0 +1,1 @@
+"""Embeddings & the Dot Product: vector arithmetic, nearest neighbours and similarity on MiniLM."""

@@ -1,0 +1,60 @@
+"""A real browser on the attention tab: type a sentence, open a head, read its arithmetic."""
+
+from __future__ import annotations
+
+import pytest
+from playwright.sync_api import expect
+
+pytestmark = pytest.mark.browser
+TIMEOUT_MS = 60_000  # the first load runs MiniLM and renders every head
+GRID_LEFT, GRID_TOP, GRID_STEP = 30, 18, 60  # plugins/attention/figures.py's grid geometry
+
+
+@pytest.fixture
+def tab(page, server):
+    page.set_default_timeout(TIMEOUT_MS)
+    page.goto(f"{server}/?tab=attention")
+    expect(page.locator("#attention-status")).to_contain_text("tokens", timeout=TIMEOUT_MS)
+    return page
+
+
+def test_type_a_sentence_open_a_head_and_its_weights_sum_to_one(tab):
+    box = tab.locator("#attention-text textarea")
+    box.fill("The quick brown fox jumps over the lazy dog")
+    box.press("Enter")
+    status = tab.locator("#attention-status")
+    expect(status).to_contain_text("11 tokens", timeout=TIMEOUT_MS)  # [CLS] 9 words [SEP]
+
+    image = tab.locator("#attention-grid img")
+    scale = image.bounding_box()["width"] / image.evaluate("img => img.naturalWidth")
+    # the map of layer 2, head 3
+    image.click(
+        position={
+            "x": (GRID_LEFT + 3 * GRID_STEP + 20) * scale,
+            "y": (GRID_TOP + 2 * GRID_STEP + 20) * scale,
+        }
+    )
+    expect(tab.locator("#attention-layer input")).to_have_value("2", timeout=TIMEOUT_MS)
+    expect(tab.locator("#attention-head input")).to_have_value("3")
+    heatmap = tab.locator("#attention-heatmap")
+    expect(heatmap).to_contain_text("Layer 2, head 3", timeout=TIMEOUT_MS)
+    expect(heatmap.locator(".js-plotly-plot .heatmaplayer")).to_have_count(1)
+    expect(tab.locator("#attention-lines .js-plotly-plot")).to_be_visible()
+
+    tab.get_by_role("tab", name="One head, step by step").click()
+    expect(tab.locator("#attention-steps-md")).to_contain_text("Layer 2, head 3")
+    cells = tab.locator('#attention-steps [data-testid^="cell-"][data-col="5"]')  # "weight"
+    expect(cells).to_have_count(11)
+    weights = [float(text) for text in cells.all_inner_texts()]
+    assert sum(weights) == pytest.approx(1.0, abs=1e-5)
+    assert all(0 <= w <= 1 for w in weights)
+
+
+def test_an_out_of_range_head_is_refused_and_the_tab_keeps_working(tab):
+    head = tab.locator("#attention-head input")
+    head.fill("12")
+    tab.click("#attention-open")
+    expect(tab.get_by_text("from 0 to 11").first).to_be_visible()
+    head.fill("4")
+    tab.click("#attention-open")
+    expect(tab.locator("#attention-heatmap")).to_contain_text("Layer 0, head 4")
