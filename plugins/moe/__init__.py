@@ -1,0 +1,1 @@
+"""Mixture of Experts: routing on real tokens, and more parameters for the same compute."""

@@ -1,0 +1,323 @@
+"""What each part of the MoE tab shows, computed from its inputs (no gradio here).
+
+Every handler checks what it is given and raises `BadInput` with what is allowed; tab.py turns
+that into a gr.Error. A real-model capture is cached per text, so switching views is instant.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from functools import lru_cache
+from typing import Any, NamedTuple
+
+from playground import devices
+from plugins.moe import figures
+
+MAX_TOKENS = 512  # the bundled models' context, and the lab's token limit
+MAX_TEXT_CHARS = 4_000
+MIN_EXPERTS, MAX_EXPERTS = 2, 64
+MIN_K, MAX_K = 1, 4
+MAX_CAPACITY = 16.0  # capacity factor: above 0 and at most this (E / k already drops nothing)
+MAX_NOISE = 2.0
+MIN_STEPS, MAX_STEPS = 10, 1_000
+MAX_AUX = 1.0
+MAX_TRAIN_SECONDS = 30.0  # hard cap on one training run, whatever the steps
+MAX_NEW_TOKENS = 64
+MAX_SEED = 2**31 - 1
+FLOPS_CONTEXT = 128  # the held-out evaluation's window, for FLOPs per token
+MOE_ID, DENSE_ID = "tiny-mixtral", "tiny-llama"
+CAPTURE_CACHE = 8
+
+
+class BadInput(ValueError):
+    """An input the tab refuses; the message says what is allowed."""
+
+
+# -- checking inputs --------------------------------------------------------------------------
+
+
+def check_text(text: str | None, what: str = "text") -> str:
+    if text is None or not text.strip():
+        raise BadInput(f"Type some {what} first: a sentence of a few words is enough.")
+    if len(text) > MAX_TEXT_CHARS:
+        raise BadInput(f"The {what} is {len(text):,} characters long; at most {MAX_TEXT_CHARS:,}.")
+    return text
+
+
+def check_number(value: Any, what: str, low: float, high: float, *, whole: bool = False) -> float:
+    """A finite number in [low, high] (a whole one when ``whole``), or BadInput naming the range."""
+    kind = "a whole number" if whole else "a number"
+    allowed = f"{what} must be {kind} from {low:g} to {high:g}"
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        raise BadInput(f"{allowed}, not {str(value)[:40]!r}.") from None
+    if not math.isfinite(number) or not low <= number <= high or (whole and number % 1):
+        raise BadInput(f"{allowed}, not {number:g}.")
+    return number
+
+
+def check_capacity(value: Any) -> float:
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        number = math.nan
+    if not math.isfinite(number) or not 0 < number <= MAX_CAPACITY:
+        raise BadInput(
+            f"The capacity factor must be above 0 and at most {MAX_CAPACITY:g}, not {value}."
+        )
+    return number
+
+
+def check_routing(experts: Any, top_k: Any) -> tuple[int, int]:
+    e = int(check_number(experts, "The number of experts", MIN_EXPERTS, MAX_EXPERTS, whole=True))
+    k = int(check_number(top_k, "k (experts per token)", MIN_K, MAX_K, whole=True))
+    if k > e:
+        raise BadInput(f"k = {k} is more than the {e} experts: choose k from {MIN_K} to {e}.")
+    return e, k
+
+
+def check_seed(seed: Any) -> int:
+    return int(check_number(seed, "The seed", 0, MAX_SEED, whole=True))
+
+
+def _math():
+    from playground.models import IMPORTING
+
+    with IMPORTING:  # transformers' lazy imports are not thread-safe
+        from plugins.moe import capture, lab, moe
+
+    return capture, lab, moe
+
+
+def _label(token: str) -> str:
+    return token.replace("Ġ", "␣").replace("Ċ", "⏎") or "·"  # byte-level BPE's space, newline
+
+
+def load(model_id: str) -> Any:
+    from playground.models import REGISTRY, ModelUnavailable
+
+    try:
+        return REGISTRY.get(model_id, devices.device())
+    except KeyError:
+        raise BadInput(
+            f"Model {model_id!r} is not registered: the models plugin provides it."
+        ) from None
+    except ModelUnavailable as exc:
+        raise BadInput(str(exc)) from None
+
+
+# -- the real model's routing ---------------------------------------------------------------
+
+
+class Capture(NamedTuple):
+    tokens: list[str]
+    layers: list[Any]  # capture.Layer per layer
+    check: Any  # capture.Check: our layer against the model's blocks
+    top_k: int
+    total: int  # tokens before truncation
+
+
+@lru_cache(maxsize=CAPTURE_CACHE)
+def _capture(device: str, text: str) -> Capture:
+    import torch
+
+    capture, _, _ = _math()
+    lm = load(MOE_ID)
+    ids = lm.tokenizer(text)["input_ids"]
+    if not ids:
+        raise BadInput("The text gives no tokens; type a few words.")
+    total, ids = len(ids), ids[:MAX_TOKENS]
+    layers = capture.capture(lm.model, torch.tensor([ids], device=lm.model.device))
+    tokens = [_label(t) for t in lm.tokenizer.convert_ids_to_tokens(ids)]
+    k = lm.model.config.num_experts_per_tok
+    return Capture(tokens, layers, capture.check(lm.model, layers), k, total)
+
+
+def route(text: str):
+    """The bundled MoE's routing of ``text``: status, per-layer maps, loads, and our check."""
+    c = _capture(devices.device(), check_text(text))
+    probs = [layer.logits.softmax(-1) for layer in c.layers]
+    chosen = [p.topk(c.top_k, dim=-1).indices for p in probs]
+    experts = probs[0].shape[-1]
+    loads = [[int(n) for n in ch.flatten().bincount(minlength=experts)] for ch in chosen]
+    t = len(c.tokens)
+    status = (
+        f"**{t} tokens** through tiny-mixtral's {len(c.layers)} layers, {experts} experts each, "
+        f"top-{c.top_k}: rings mark each token's chosen experts."
+    )
+    if c.total > t:
+        status += f"\n\n⚠️ The text has {c.total} tokens; only the first {MAX_TOKENS} are read."
+    busiest = [max(load) / (sum(load) / experts) for load in loads]
+    ch = c.check
+    verdict = (
+        "**Our layer reproduces the model.** Loading each block's weights into our from-scratch "
+        "`MoELayer` (`moe.from_mixtral`) and feeding it the hidden states the block read gives "
+        f"router logits within {ch.logits_err:.1e} and outputs within {ch.output_err:.1e} of "
+        f"transformers' `MixtralSparseMoeBlock`; the same top-{c.top_k} experts for "
+        f"{ch.choices_agree:.1%} of (token, layer) pairs.\n\n"
+        "Load imbalance (max / mean tokens per expert) by layer: "
+        + ", ".join(f"layer {i}: {b:.2f}" for i, b in enumerate(busiest))
+        + " (1.00 is perfectly even; this model trained with Mixtral's auxiliary loss)."
+    )
+    return (
+        status,
+        figures.router_maps(
+            [p.cpu().numpy() for p in probs], [x.cpu().numpy() for x in chosen], c.tokens
+        ),
+        figures.layer_loads(loads),
+        verdict,
+    )
+
+
+def clear_cache() -> None:
+    _capture.cache_clear()
+
+
+# -- dense vs sparse --------------------------------------------------------------------------
+
+
+def _eval(model_id: str) -> dict[str, Any]:
+    from plugins.models.paths import DENSE_DIR, MOE_DIR
+
+    folder = {MOE_ID: MOE_DIR, DENSE_ID: DENSE_DIR}[model_id]
+    return json.loads((folder / "eval.json").read_text())
+
+
+def compare(prompt: str, new_tokens: Any):
+    """The MoE and its dense twin side by side: sizes, FLOPs, perplexity, continuations."""
+    import torch
+
+    from plugins.attention import anatomy
+    from plugins.gpt import decode
+    from plugins.models.language import parameter_counts
+
+    prompt = check_text(prompt, "prompt")
+    n = int(check_number(new_tokens, "New tokens", 1, MAX_NEW_TOKENS, whole=True))
+    rows, samples = [], []
+    for model_id in (DENSE_ID, MOE_ID):
+        lm = load(model_id)
+        ids = lm.tokenizer(prompt)["input_ids"][-(MAX_TOKENS - n) :]
+        if not ids:
+            raise BadInput("The prompt gives no tokens; type a few words.")
+        total, active = parameter_counts(lm.model)
+        flops = anatomy.breakdown(anatomy.from_config(lm.model.config), FLOPS_CONTEXT).flops
+        ev = _eval(model_id)
+        cfg = lm.model.config
+        experts = getattr(cfg, "num_local_experts", 1)
+        k = getattr(cfg, "num_experts_per_tok", 1)
+        ffn = f"{experts} experts × {cfg.intermediate_size}, top-{k}" if experts > 1 else (
+            f"1 FFN × {cfg.intermediate_size}"
+        )  # fmt: skip
+        rows.append(
+            [model_id, ffn, f"{total:,}", f"{active:,}", f"{flops / 1e6:.2f} M",
+             f"{ev['perplexity']:.3f}", f"{ev['entropy_nats']:.3f}"]
+        )  # fmt: skip
+        with torch.no_grad():
+            out = decode.greedy(lm.model, torch.tensor([ids], device=lm.model.device), n)
+        text = lm.tokenizer.decode(out[0, len(ids) :].tolist())
+        samples.append(f"**{model_id}** (greedy): {prompt.strip()} **{text.strip()}**")
+    dense, sparse = rows
+    ratio = int(sparse[2].replace(",", "")) / int(dense[2].replace(",", ""))
+    note = (
+        f"The MoE stores **{ratio:.1f}×** the dense model's parameters but uses about the same "
+        "per token: each token runs 2 of 8 experts whose FFN is half as wide as the dense one's. "
+        f"FLOPs per token count the matrix products at a {FLOPS_CONTEXT}-token context "
+        f"(`plugins.attention.anatomy`). Perplexity and entropy are measured on the same "
+        f"held-out text ({_eval(MOE_ID)['tokens']:,} tokens, from each model's eval.json); "
+        "both models saw the same batches for the same steps.\n\n" + "\n\n".join(samples)
+    )
+    return rows, note
+
+
+# -- the routing lab --------------------------------------------------------------------------
+
+
+def routing_lab(
+    shape: str,
+    tokens: Any,
+    experts: Any,
+    top_k: Any,
+    capacity_factor: Any,
+    noise: Any,
+    seed: Any,
+):
+    """Our MoE layer on random or shaped tokens: the routing, the drops, the loads, the loss."""
+    import torch
+
+    _, lab, moe = _math()
+    if shape not in lab.SHAPES:
+        raise BadInput(f"Token shape must be one of {', '.join(lab.SHAPES)}, not {shape!r}.")
+    t = int(check_number(tokens, "The number of tokens", 1, MAX_TOKENS, whole=True))
+    e, k = check_routing(experts, top_k)
+    cf = check_capacity(capacity_factor)
+    sigma = check_number(noise, "Router noise", 0, MAX_NOISE)
+    seed = check_seed(seed)
+
+    gen = torch.Generator().manual_seed(seed)
+    x = lab.make_tokens(shape, t, lab.LAB_DIM, gen)
+    layer = lab.lab_layer(e, k, cf, sigma, seed)
+    with torch.no_grad():
+        out = layer(x, generator=gen)
+    r = out.routing
+    wanted, load = r.wanted.tolist(), r.load.tolist()
+    dropped = (~r.kept).nonzero().tolist()  # (token, slot) pairs
+    lost = int((~r.kept).all(-1).sum())
+    md = (
+        f"**{t} tokens → {e} experts, top-{k}**, capacity C = ⌈{cf:g} · {t} · {k} / {e}⌉ = "
+        f"**{r.capacity}** tokens per expert · router noise σ = {sigma:g}\n\n"
+        f"**Load-balancing loss** E · Σ f·P = **{out.aux_loss.item():.4f}** (perfectly even "
+        f"routing gives k = {k}) · **load imbalance** max / mean = "
+        f"**{moe.imbalance(r.wanted):.2f}** before capacity, {moe.imbalance(r.load):.2f} after · "
+        f"**dropped**: {len(dropped)} of {t * k} choices; {lost} of {t} tokens lost every expert "
+        "(the residual stream carries them past the layer unchanged)."
+    )
+    if k == 1:
+        md += (
+            "\n\nWith k = 1 the renormalised gate is always 1 (as in Mixtral), so the task loss "
+            "gives the router no gradient; Switch Transformers keeps p itself as the gate."
+        )
+    rows = []
+    for tok, slot in dropped[:200]:
+        e = int(r.experts[tok, slot])
+        rows.append([tok, slot + 1, e, f"{float(r.probs[tok, e]):.3f}"])
+    return (
+        md,
+        figures.lab_map(r.probs.numpy(), r.experts.numpy(), r.kept.numpy(), r.capacity),
+        figures.lab_load(wanted, load, r.capacity),
+        rows,
+    )
+
+
+# -- the live training run ------------------------------------------------------------------
+
+
+def check_training(experts: Any, top_k: Any, steps: Any, aux: Any, seed: Any):
+    e, k = check_routing(experts, top_k)
+    s = int(check_number(steps, "Steps", MIN_STEPS, MAX_STEPS, whole=True))
+    a = check_number(aux, "The aux-loss weight", 0, MAX_AUX)
+    if a == 0:
+        raise BadInput(f"The aux-loss weight must be above 0 and at most {MAX_AUX:g}.")
+    return e, k, s, a, check_seed(seed)
+
+
+def training_summary(p: Any, steps: int) -> str:
+    parts = [f"**Step {p.step} of {steps}** · {p.seconds:.1f} s"]
+    if p.stopped_early:
+        parts.append(f"⏱️ stopped at the {MAX_TRAIN_SECONDS:g} s cap")
+    for name in p.imbalance:
+        parts.append(
+            f"**{name}**: imbalance {p.imbalance[name][-1]:.2f}, "
+            f"task loss {p.task_loss[name][-1]:.4f}"
+        )
+    return " · ".join(parts)
+
+
+def train(experts: Any, top_k: Any, steps: Any, aux: Any, seed: Any, report_every: int = 0):
+    """Yield (figure, summary) as the two runs train; the last yield is the finished run."""
+    _, lab, _ = _math()
+    e, k, s, a, seed = check_training(experts, top_k, steps, aux, seed)
+    every = report_every or max(1, s // 10)  # a plot costs ~70 ms: ten per run
+    for p in lab.train(e, k, s, a, seed, MAX_TRAIN_SECONDS, every):
+        yield p, figures.training(p.shares, p.imbalance, s), training_summary(p, s)

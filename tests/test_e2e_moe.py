@@ -1,0 +1,66 @@
+"""A real browser on the MoE tab: route a sentence, overflow the lab's capacity, train."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from playwright.sync_api import expect
+
+pytestmark = pytest.mark.browser
+TIMEOUT_MS = 60_000  # the first visit loads tiny-mixtral and tiny-llama
+
+
+@pytest.fixture
+def tab(page, server):
+    page.set_default_timeout(TIMEOUT_MS)
+    page.goto(f"{server}/?tab=moe")
+    expect(page.locator("#moe-status")).to_contain_text("tokens", timeout=TIMEOUT_MS)
+    return page
+
+
+def test_route_a_sentence_and_our_layer_reproduces_the_model(tab):
+    box = tab.locator("#moe-text textarea")
+    box.fill("A spider has eight legs.")
+    box.press("Enter")
+    expect(tab.locator("#moe-status")).to_contain_text("6 tokens through tiny-mixtral")
+    expect(tab.locator("#moe-maps .js-plotly-plot .heatmaplayer")).to_have_count(4)
+    expect(tab.locator("#moe-check")).to_contain_text("Our layer reproduces the model")
+    expect(tab.locator("#moe-check")).to_contain_text("100.0% of (token, layer) pairs")
+
+
+def test_a_small_capacity_drops_tokens_in_the_lab(tab):
+    tab.get_by_role("tab", name="Routing lab").click()
+    md = tab.locator("#moe-lab-md")
+    expect(md).to_contain_text("capacity C")
+    number = tab.locator("#moe-capacity input[type=number]")
+    number.fill("0.25")
+    number.press("Enter")
+    expect(md).to_contain_text("= 2 tokens per expert")  # ⌈0.25 · 32 · 2 / 8⌉
+    expect(md).to_contain_text(re.compile(r"dropped: [1-9]\d* of 64 choices"))
+    expect(tab.locator('#moe-dropped [data-testid^="cell-"]').first).to_be_visible()
+
+
+def test_training_runs_live_to_its_last_step(tab):
+    tab.get_by_role("tab", name="Training: with and without the aux loss").click()
+    tab.click("#moe-train")
+    summary = tab.locator("#moe-train-md")
+    expect(summary).to_contain_text("Step 200 of 200", timeout=TIMEOUT_MS)
+    expect(summary).to_contain_text("with aux loss")
+    expect(tab.locator("#moe-train-plot .js-plotly-plot")).to_be_visible()
+
+
+def test_stop_ends_a_training_run_early(tab):
+    tab.get_by_role("tab", name="Training: with and without the aux loss").click()
+    steps = tab.get_by_label("number input for Steps")
+    steps.fill("1000")
+    steps.press("Enter")
+    tab.click("#moe-train")
+    summary = tab.locator("#moe-train-md")
+    expect(summary).to_contain_text(re.compile(r"Step \d+ of 1000"), timeout=TIMEOUT_MS)
+    tab.click("#moe-stop")
+    tab.wait_for_timeout(1_000)  # let a step that was already running finish
+    stopped = summary.inner_text()
+    tab.wait_for_timeout(2_000)
+    assert summary.inner_text() == stopped  # nothing moves after Stop
+    assert "Step 1000 of 1000" not in stopped
