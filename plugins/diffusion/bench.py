@@ -1,0 +1,43 @@
+"""Our DDIM loop against diffusers' DDIMScheduler loop on the digits UNet, and the tab's grid."""
+
+from __future__ import annotations
+
+import torch
+
+from playground.bench import BenchCase
+from playground.models import REGISTRY
+from plugins.diffusion import diffusion, views
+from plugins.models import diffusion as bundled
+from plugins.models.paths import DIGITS_DIR
+
+STEPS, SAMPLES, SEED = 50, 16, 0
+SHAPE = (SAMPLES, *views.DIGIT_SHAPE)
+
+
+def cases(device: str) -> list[BenchCase]:
+    unet = REGISTRY.get("digits-unet", device)
+    schedule = views.model_schedule(DIGITS_DIR)
+    reference = bundled.scheduler_for(DIGITS_DIR, "ddim")
+
+    def ours() -> torch.Tensor:
+        g = torch.Generator().manual_seed(SEED)
+        return diffusion.sample(unet, schedule, SHAPE, STEPS, "ddim", 0.0, g, device)
+
+    def theirs() -> torch.Tensor:
+        g = torch.Generator().manual_seed(SEED)
+        return bundled.sample(unet, reference, SHAPE, STEPS, g, device)
+
+    return [
+        BenchCase(
+            f"DDIM {STEPS} steps, {SAMPLES} digits, digits-unet",
+            ours,
+            "diffusers DDIMScheduler loop",
+            theirs,
+            target="ratio <= 1.05",
+        ),
+        BenchCase(
+            f"tab: {STEPS}-step {SAMPLES}-sample grid with every step kept (server side)",
+            lambda: views.reverse(unet, SAMPLES, STEPS, "ddim", 0.0, SEED, device).final,
+            target="ours_ms <= 2000",
+        ),
+    ]

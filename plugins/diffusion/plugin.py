@@ -1,0 +1,28 @@
+"""Diffusion: the hookimpls, nothing else."""
+
+from playground import Concept, hookimpl, lazy
+
+
+@hookimpl
+def register_concepts(register):
+    register(
+        Concept(
+            id="diffusion",
+            title="Diffusion",
+            summary="Add noise to an image step by step, then watch a trained model take it "
+            "away: DDPM, DDIM, Euler and DPM-Solver++ on real digits and 2-D points.",
+            build=lazy("plugins.diffusion.tab:build"),
+            order=70,
+            area="deep-learning",
+            preload=("plugins.diffusion.views",),
+            bench=lazy("plugins.diffusion.bench:cases"),
+            # ZeroGPU: a 16-sample grid is a second; DDPM's 1000 steps and SD take longer
+            gpu={
+                "diffusion_sample": 30,
+                "diffusion_compare": 120,
+                "diffusion_toy": 20,
+                "diffusion_train": 60,
+                "diffusion_text_to_image": 120,
+            },
+        )
+    )

@@ -1,0 +1,46 @@
+"""The Diffusion tab in Debian's Chromium: move the timestep, denoise 16 digits in 10 steps."""
+
+from __future__ import annotations
+
+import pytest
+from playwright.sync_api import expect
+
+pytestmark = pytest.mark.browser
+TIMEOUT_MS = 60_000
+
+
+@pytest.fixture
+def diffusion(page, server):
+    page.set_default_timeout(TIMEOUT_MS)
+    page.goto(f"{server}/?tab=diffusion")
+    # the first visit imports torch and reads the digits: longer than expect's default 5 s
+    expect(page.locator("#diffusion-numbers")).to_contain_text("t = 250", timeout=TIMEOUT_MS)
+    return page
+
+
+def test_moving_the_timestep_slider_changes_the_noisy_image(diffusion):
+    image = diffusion.locator("#diffusion-xt img")
+    before = image.get_attribute("src")
+    number = diffusion.locator("#diffusion-t input[type=number]")
+    number.fill("900")
+    number.press("Enter")
+    numbers = diffusion.locator("#diffusion-numbers")
+    expect(numbers).to_contain_text("t = 900", timeout=TIMEOUT_MS)
+    expect(numbers).to_contain_text("ᾱ_t = 0.0003")  # linear schedule: almost nothing left
+    expect(image).not_to_have_attribute("src", before, timeout=TIMEOUT_MS)
+
+
+def test_ten_ddim_steps_give_sixteen_digits_and_can_be_stepped_through(diffusion):
+    diffusion.get_by_role("tab", name="2 · Remove noise").click()
+    steps = diffusion.locator("#diffusion-steps input[type=number]")
+    steps.fill("10")
+    steps.press("Enter")
+    diffusion.click("#diffusion-run")
+    expect(diffusion.locator("#diffusion-summary")).to_contain_text(
+        "16 samples, DDIM with 10", timeout=TIMEOUT_MS
+    )
+    expect(diffusion.locator("#diffusion-samples img")).to_have_count(16, timeout=TIMEOUT_MS)
+    expect(diffusion.get_by_text("Step 1 of 10 (timestep t = 900)")).to_be_visible()
+    diffusion.click("#diffusion-next")
+    step_2 = diffusion.get_by_text("Step 2 of 10 (timestep t = 800)")
+    expect(step_2).to_be_visible(timeout=TIMEOUT_MS)
