@@ -138,18 +138,3 @@ def test_static_vs_contextual_shows_both_distances():
 def test_bad_sentence_input_says_what_is_allowed(call, message):
     with pytest.raises(gr.Error, match=message):
         call()
-
-
-def test_every_endpoint_refuses_bad_input_with_the_real_model_loaded():
-    """The contract's bad inputs, with MiniLM registered (the contract loads this plugin alone,
-    where every call can only say that the model is missing)."""
-    from playground import testing
-
-    blocks = tab.build()
-    with testing.serving(blocks) as url:
-        testing.check_bad_inputs(url, testing.bad_inputs(blocks))
-        testing.check_keeps_serving(url, blocks)
-        event, data = testing.call_endpoint(
-            url, "embeddings_analogy", ("king - man + woman", True, "cosine", True, "", "PCA")
-        )
-        assert event == "complete" and data[0]["data"][0][1] == "queen"
