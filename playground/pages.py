@@ -24,7 +24,8 @@ def _card(concept: Concept, device: str | None) -> str:
     badge = f'<em class="pg-device">{escape(device or "…")}</em>'
     return (
         f'<a class="pg-card" href="?tab={concept.id}" data-tab="{concept.id}" '
-        f'id="card-{concept.id}">{badge}<b>{escape(concept.title)}</b>'
+        f'data-title="{escape(concept.title)}" id="card-{concept.id}">'
+        f"{badge}<b>{escape(concept.title)}</b>"
         f"<span>{escape(concept.summary)}</span></a>"
     )
 
