@@ -174,7 +174,10 @@ def build() -> gr.Blocks:
                 train_btn = gr.Button("Train", variant="primary", elem_id="moe-train")
                 stop_btn = gr.Button("Stop", variant="stop", elem_id="moe-stop")
             train_md = gr.Markdown(elem_id="moe-train-md")
-            train_plot = gr.Plot(label="Expert load over steps", elem_id="moe-train-plot")
+            # its three subplot titles say what it is; a label would sit on the first one
+            train_plot = gr.Plot(
+                label="Expert load over steps", show_label=False, elem_id="moe-train-plot"
+            )
 
         with gr.Accordion("The code behind this tab: plugins/moe/moe.py", open=False):
             gr.Code(MATH_SOURCE.read_text(), language="python", interactive=False)
