@@ -3,10 +3,11 @@
 import pluggy
 
 from playground.concept import Concept, lazy
+from playground.exercise import Answer, Exercise
 from playground.models import ModelSpec
 
 __version__ = "0.1.0"
 
 hookimpl = pluggy.HookimplMarker("playground")
 
-__all__ = ["Concept", "ModelSpec", "__version__", "hookimpl", "lazy"]
+__all__ = ["Answer", "Concept", "Exercise", "ModelSpec", "__version__", "hookimpl", "lazy"]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import gradio as gr
 
-from playground import devices
+from playground import devices, share
 from playground.host import Host, load
 from playground.pages import CSS, HEAD, home_html, plugins_html
 
@@ -28,6 +28,8 @@ def create_app(host: Host | None = None) -> gr.Blocks:
             for concept, blocks in built:
                 with gr.Tab(concept.title, id=concept.id, elem_id=f"tab-{concept.id}"):
                     blocks.render()
+                    if exercises := host.exercises(concept.id):
+                        share.exercises(concept.id, exercises)
             with gr.Tab("Plugins", id="plugins", elem_id="tab-plugins"):
                 gr.HTML(plugins_html(host.plugins.values()), elem_id="plugin-table")
 

@@ -14,6 +14,7 @@ import pluggy
 
 if TYPE_CHECKING:
     from playground.concept import Concept
+    from playground.exercise import Exercise
     from playground.models import ModelSpec
 
 hookspec = pluggy.HookspecMarker("playground")
@@ -27,3 +28,8 @@ def register_concepts(register: Callable[[Concept], None]) -> None:
 @hookspec
 def register_models(register: Callable[[ModelSpec], None]) -> None:
     """Call ``register(ModelSpec(...))`` for each model that concepts may load by id."""
+
+
+@hookspec
+def register_exercises(register: Callable[[Exercise], None]) -> None:
+    """Call ``register(Exercise(...))`` for each predict-then-reveal exercise, for any concept."""

@@ -25,6 +25,7 @@ import pluggy
 
 from playground import hookspecs, zerogpu
 from playground.concept import Concept
+from playground.exercise import Exercise
 from playground.models import IMPORTING, REGISTRY, ModelRegistry, ModelSpec
 
 if TYPE_CHECKING:
@@ -52,6 +53,7 @@ class PluginRecord:
     hooks: list[str] = field(default_factory=list)
     concepts: list[str] = field(default_factory=list)
     models: list[str] = field(default_factory=list)
+    exercises: list[str] = field(default_factory=list)
     errors: list[PluginError] = field(default_factory=list)
 
     @property
@@ -92,6 +94,7 @@ class Host:
         self.registry = registry if registry is not None else ModelRegistry()
         self.plugins: dict[str, PluginRecord] = {}
         self._concepts: dict[str, Concept] = {}
+        self._exercises: dict[str, Exercise] = {}
         self.built: list[Concept] = []  # the concepts whose tab built, after build()
 
     # -- loading ------------------------------------------------------------------------
@@ -143,9 +146,11 @@ class Host:
         record = self.plugins[name]
         concepts: list[Concept] = []
         models: list[ModelSpec] = []
+        exercises: list[Exercise] = []
         hooks = {
             "register_concepts": _collector(Concept, concepts, self._check_concept),
             "register_models": _collector(ModelSpec, models, self._check_model),
+            "register_exercises": _collector(Exercise, exercises, self._check_exercise),
         }
         for hook_name, register in hooks.items():
             for impl in getattr(self.pm.hook, hook_name).get_hookimpls():
@@ -162,6 +167,9 @@ class Host:
         for spec in models:
             self.registry.register(replace(spec, plugin=name))
             record.models.append(spec.id)
+        for exercise in exercises:
+            self._exercises[exercise.id] = replace(exercise, plugin=name)
+            record.exercises.append(exercise.id)
 
     def _check_concept(self, concept: Concept, pending: list[Concept]) -> None:
         if concept.id in self._concepts or any(c.id == concept.id for c in pending):
@@ -172,6 +180,10 @@ class Host:
         if any(s.id == spec.id for s in (*self.registry.specs(), *pending)):
             raise ValueError(f"model id {spec.id!r} is already registered")
 
+    def _check_exercise(self, exercise: Exercise, pending: list[Exercise]) -> None:
+        if exercise.id in self._exercises or any(e.id == exercise.id for e in pending):
+            raise ValueError(f"exercise id {exercise.id!r} is already registered")
+
     # -- what was loaded ----------------------------------------------------------------
 
     @property
@@ -180,6 +192,7 @@ class Host:
 
     def build(self) -> list[tuple[Concept, gr.Blocks]]:
         """Build every concept on its own, before the host's Blocks exist; drop those that fail."""
+        guard_inputs()
         built = []
         for concept in self.concepts:
             try:
@@ -191,7 +204,18 @@ class Host:
                 continue
             built.append((concept, blocks))
         self.built = [concept for concept, _ in built]
+        ids = {concept.id for concept in self.built}
+        for exercise in self._exercises.values():
+            if exercise.concept not in ids:
+                self.plugins[exercise.plugin].errors.append(
+                    PluginError("build", f"exercise {exercise.id!r}: there is no concept "
+                                f"{exercise.concept!r} (loaded: {', '.join(sorted(ids))})")
+                )  # fmt: skip
         return built
+
+    def exercises(self, concept_id: str | None = None) -> list[Exercise]:
+        """The exercises registered (for one concept, if named), in registration order."""
+        return [e for e in self._exercises.values() if concept_id in (None, e.concept)]
 
     def preload(self, concepts: Iterable[Concept]) -> threading.Thread:
         """Import the concepts' heavy modules in the background, so first use is quick."""
@@ -222,6 +246,85 @@ def check_endpoints(concept_id: str, blocks: Any) -> None:
                 f"endpoint {fn.api_name!r} must be named '{concept_id}_<verb>' "
                 "(endpoints of merged tabs are renamed silently on clashes otherwise)"
             )
+
+
+FILE_INPUTS = ("File", "Image", "Audio", "Video", "Gallery", "Model3D", "ImageEditor")
+
+
+def _allowed(component: Any) -> str:
+    """What an input component takes, in words, for a refusal."""
+    kind = type(component).__name__
+    low, high = getattr(component, "minimum", None), getattr(component, "maximum", None)
+    if kind in ("Slider", "Number"):
+        bounded = low is not None and high is not None
+        return "a number" + (f" from {low} to {high}" if bounded else "")
+    if kind in ("Dropdown", "Radio", "CheckboxGroup"):
+        choices = [c[1] if isinstance(c, tuple) else c for c in component.choices or []]
+        return "one of " + ", ".join(map(repr, choices[:20]))
+    if kind == "Checkbox":
+        return "true or false"
+    if kind == "Dataframe":
+        return "a table with the columns " + ", ".join(map(str, component.headers or []))
+    if kind in FILE_INPUTS:
+        return "a file uploaded to this app"
+    return "text" if kind == "Textbox" else f"a {kind} value"
+
+
+def _unreadable_input(block_fn: Any, inputs: list[Any]) -> str:
+    """Name the first input Gradio could not read, and what it takes."""
+    for component, value in zip(block_fn.inputs, inputs, strict=False):
+        model = getattr(component, "data_model", None)
+        try:
+            if model is not None and value is not None:
+                value = model.model_validate(value, context={"validate_meta": True})
+            if type(component).__name__ not in FILE_INPUTS:  # never open a path to check it
+                component.preprocess(value)
+        except Exception:
+            label = getattr(component, "label", None) or type(component).__name__
+            return f"{label} must be {_allowed(component)}, not {str(value)[:60]!r}."
+    names = ", ".join(getattr(c, "label", None) or type(c).__name__ for c in block_fn.inputs)
+    return f"The inputs could not be read ({names}): send the kinds the API description shows."
+
+
+def _check_text(block_fn: Any, inputs: list[Any]) -> None:
+    """Refuse text that is not valid Unicode (a lone surrogate, which JSON can carry): a
+    tokenizer or a plot would fail on it with no message."""
+    import gradio as gr
+
+    for component, value in zip(block_fn.inputs, inputs, strict=False):
+        if isinstance(value, str):
+            try:
+                value.encode("utf-8")
+            except UnicodeEncodeError as exc:
+                label = getattr(component, "label", None) or type(component).__name__
+                raise gr.Error(
+                    f"{label} must be valid Unicode text: character {exc.start + 1} is an "
+                    "unpaired surrogate."
+                ) from None
+
+
+def guard_inputs() -> None:
+    """Make an input Gradio cannot read (a dict for a slider, a table that is not one, a file
+    from outside the upload folder) a gr.Error naming the input and what it takes, not the
+    message-less crash Gradio answers before any plugin code runs. Installed once, for every
+    Blocks of the process: only the failure path changes."""
+    import gradio as gr
+
+    original = gr.Blocks.preprocess_data
+    if getattr(original, "_playground_guard", False):
+        return
+
+    async def preprocess_data(self, block_fn, inputs, *args, **kwargs):
+        _check_text(block_fn, inputs)
+        try:
+            return await original(self, block_fn, inputs, *args, **kwargs)
+        except gr.Error:
+            raise
+        except Exception as exc:
+            raise gr.Error(_unreadable_input(block_fn, inputs)) from exc
+
+    preprocess_data._playground_guard = True
+    gr.Blocks.preprocess_data = preprocess_data
 
 
 def _collector(kind: type, bucket: list, check: Callable[[Any, list], None]) -> Callable:

@@ -16,6 +16,7 @@ import contextlib
 import ipaddress
 import json
 import math
+import os
 import pkgutil
 import socket
 import subprocess
@@ -218,6 +219,53 @@ def check_bad_inputs(url: str, cases: list[BadInput]) -> None:
     assert not problems, "\n".join(problems)
 
 
+def _close(ours: Any, theirs: Any, atol: float, path: str = "") -> list[str]:
+    if isinstance(ours, dict) and isinstance(theirs, dict):
+        if ours.keys() != theirs.keys():
+            return [f"{path or 'numbers'}: keys {sorted(ours)} vs {sorted(theirs)}"]
+        return [p for k in ours for p in _close(ours[k], theirs[k], atol, f"{path}.{k}")]
+    if isinstance(ours, (list, tuple)) and isinstance(theirs, (list, tuple)):
+        if len(ours) != len(theirs):
+            return [f"{path}: {len(ours)} entries vs {len(theirs)}"]
+        return [p for i, (a, b) in enumerate(zip(ours, theirs, strict=True)) for p in
+                _close(a, b, atol, f"{path}[{i}]")]  # fmt: skip
+    if isinstance(ours, (int, float)) and isinstance(theirs, (int, float)):
+        same = math.isclose(ours, theirs, rel_tol=atol, abs_tol=atol) or ours == theirs
+        return [] if same else [f"{path}: {ours!r} on screen, {theirs!r} from the snippet"]
+    return [] if ours == theirs else [f"{path}: {ours!r} on screen, {theirs!r} from the snippet"]
+
+
+def check_snippet(export: Any, atol: float = 1e-5, timeout: float = 300) -> None:
+    """An Export's snippet, run as a script in a fresh Python, prints the Export's numbers."""
+    run = subprocess.run(
+        [sys.executable, "-c", export.snippet],
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        env={**os.environ, "HF_HUB_OFFLINE": "1"},
+    )
+    assert run.returncode == 0, f"the exported snippet failed:\n{run.stderr[-2000:]}"
+    printed = json.loads(run.stdout.strip().splitlines()[-1])
+    problems = _close(export.numbers, printed, atol)
+    assert not problems, "the snippet does not reproduce the screen:\n" + "\n".join(problems[:20])
+
+
+def check_exercises(host: Host) -> None:
+    """Each exercise's truth computes, and is one of its choices (or a finite number)."""
+    from playground.exercise import Answer
+
+    for exercise in host.exercises():
+        answer = exercise.solve()
+        assert isinstance(answer, Answer), f"{exercise.id}: solve() must return an Answer"
+        assert answer.explanation.strip(), f"{exercise.id}: the reveal needs an explanation"
+        if exercise.multiple:
+            assert set(answer.truth) <= set(exercise.choices), f"{exercise.id}: {answer.truth}"
+        elif exercise.choices:
+            assert answer.truth in exercise.choices, f"{exercise.id}: {answer.truth!r}"
+        else:
+            assert math.isfinite(float(answer.truth)), f"{exercise.id}: {answer.truth!r}"
+
+
 # -- everything --------------------------------------------------------------------------
 
 
@@ -227,6 +275,7 @@ def check_plugin(name: str) -> None:
     host = load_plugin(name)
     load()  # fills playground.models.REGISTRY, which the tabs read
     check_no_gradio_outside_tab(plugin_package(host, name))
+    check_exercises(host)
     for concept in host.concepts:
         blocks = build_concept(concept)
         with serving(blocks) as url:

@@ -19,3 +19,11 @@ def register_concepts(register):
             gpu={"softmax_compute": 10},  # ZeroGPU: ms of math, plus a cold worker's CUDA start
         )
     )
+
+
+@hookimpl
+def register_exercises(register):
+    from plugins.softmax.exercises import EXERCISES  # records only: no torch until solved
+
+    for exercise in EXERCISES:
+        register(exercise)

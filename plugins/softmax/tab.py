@@ -8,7 +8,7 @@ from pathlib import Path
 
 import gradio as gr
 
-from playground import devices
+from playground import devices, share
 
 MIN_LOGITS, MAX_LOGITS = 2, 64
 MAX_TEXT_CHARS = 2_000
@@ -142,6 +142,19 @@ def _stability_text(dtype_name: str, steps, naive) -> str:
     )
 
 
+def _parse(
+    logits_text: str, labels_text: str, temperature: float, dtype_name: str, target_label: str
+) -> tuple[list[float], list[str], float, int]:
+    values = parse_logits(logits_text)
+    labels = parse_labels(labels_text, len(values))
+    temperature = parse_temperature(temperature)
+    if dtype_name not in DTYPES:
+        raise gr.Error(f"Precision must be one of {', '.join(DTYPES)}.")
+    # A target left over from other labels falls back to the first token rather than failing.
+    target = labels.index(target_label) if target_label in labels else 0
+    return values, labels, temperature, target
+
+
 def compute(
     logits_text: str, labels_text: str, temperature: float, dtype_name: str, target_label: str
 ):
@@ -151,13 +164,9 @@ def compute(
     from plugins.softmax import figures
 
     sm = _math()
-    values = parse_logits(logits_text)
-    labels = parse_labels(labels_text, len(values))
-    temperature = parse_temperature(temperature)
-    if dtype_name not in DTYPES:
-        raise gr.Error(f"Precision must be one of {', '.join(DTYPES)}.")
-    # A target left over from other labels falls back to the first token rather than failing.
-    target = labels.index(target_label) if target_label in labels else 0
+    values, labels, temperature, target = _parse(
+        logits_text, labels_text, temperature, dtype_name, target_label
+    )
 
     dtype = getattr(torch, dtype_name)
     largest = max(abs(v) for v in values)
@@ -210,6 +219,58 @@ def compute(
         xent,
         gr.Dropdown(choices=labels, value=labels[target]),
     )
+
+
+SNIPPET = '''"""The Softmax tab's numbers, recomputed by torch's softmax (ML Playground export)."""
+import json
+
+import torch
+import torch.nn.functional as F
+
+labels = {labels!r}
+logits = torch.tensor({logits!r}, dtype=torch.{dtype})
+temperature = {temperature!r}
+target = {target!r}  # the token the cross-entropy is measured against
+
+z = logits.float() / temperature  # half precision computes in float32, as torch's kernels do
+p = F.softmax(z, dim=-1).to(logits.dtype).float()
+log_p = F.log_softmax(z, dim=-1).to(logits.dtype).float()
+print(json.dumps({{
+    "labels": labels,
+    "probabilities": p.tolist(),
+    "log_probabilities": log_p.tolist(),
+    "entropy_nats": float(-(p * log_p).sum()),
+    "cross_entropy_nats": float(F.cross_entropy(z[None], torch.tensor([target])).to(logits.dtype)),
+}}))
+'''
+
+
+def export(
+    logits_text: str, labels_text: str, temperature: float, dtype_name: str, target_label: str
+) -> share.Export:
+    """The numbers on screen, the steps table and a script that recomputes them with torch."""
+    import torch
+
+    sm = _math()
+    values, labels, temperature, target = _parse(
+        logits_text, labels_text, temperature, dtype_name, target_label
+    )
+    z = torch.tensor(values, dtype=getattr(torch, dtype_name))
+    probs, log_p = sm.softmax(z, temperature).float(), sm.log_softmax(z, temperature).float()
+    ce = sm.cross_entropy(z[None, :], torch.tensor([target]), temperature)
+    numbers = {
+        "labels": labels,
+        "probabilities": probs.tolist(),
+        "log_probabilities": log_p.tolist(),
+        "entropy_nats": float(-(probs * log_p).sum()),
+        "cross_entropy_nats": float(ce),
+    }
+    columns = zip(labels, values, probs.tolist(), log_p.tolist(), strict=True)
+    rows = [list(row) for row in columns]
+    snippet = SNIPPET.format(
+        labels=labels, logits=values, dtype=dtype_name, temperature=temperature, target=target
+    )
+    return share.Export(numbers, snippet, {"steps": (["token", "logit", "p", "log p"], rows)})
 
 
 def build() -> gr.Blocks:
@@ -286,9 +347,6 @@ def build() -> gr.Blocks:
             elem_id="softmax-table",
         )
 
-        with gr.Accordion("The code behind this tab: plugins/softmax/softmax.py", open=False):
-            gr.Code(MATH_SOURCE.read_text(), language="python", interactive=False)
-
         inputs = [logits, labels, temperature, dtype, target]
         outputs = [stats, bars, curves, table, stability, xent, target]
         run = dict(
@@ -298,7 +356,14 @@ def build() -> gr.Blocks:
             concurrency_id=CONCURRENCY,
             show_progress="hidden",
         )
-        tab.load(**run, api_name="softmax_compute")
+        state = {"logits": (logits, parse_logits), "labels": labels, "t": temperature,
+                 "dtype": dtype, "target": target}  # fmt: skip
+        share.link(tab, "softmax", state, load=dict(**run, api_name="softmax_compute"))
+        share.export("softmax", export, inputs, api_name="softmax_export",
+                     concurrency_id=CONCURRENCY)  # fmt: skip
+        with gr.Accordion("The code behind this tab: plugins/softmax/softmax.py", open=False):
+            gr.Code(MATH_SOURCE.read_text(), language="python", interactive=False)
+
         gr.on(
             [logits.submit, labels.submit, apply.click, dtype.input, target.input],
             **run,

@@ -86,3 +86,15 @@ def test_a_logit_the_dtype_cannot_hold_is_refused():
 def test_the_table_shows_what_the_dtype_really_holds():
     table = tab.compute("1000, 999", "", 1.0, "bfloat16", "")[3]
     assert [row[1] for row in table] == ["1000", "1000"]  # bfloat16 has 8 bits of mantissa
+
+
+@pytest.mark.parametrize(
+    ("logits", "temperature", "dtype", "target"),
+    [("6, 3.1, 2.4, -3", 0.7, "float32", "b"), ("12, 11, 10", 1.3, "float16", "c")],
+)
+def test_the_exported_script_reproduces_the_numbers_on_screen(logits, temperature, dtype, target):
+    from playground import testing
+
+    result = tab.export(logits, "a, b, c, d", temperature, dtype, target)
+    assert result.numbers["labels"][:3] == ["a", "b", "c"]
+    testing.check_snippet(result, atol=1e-6)

@@ -1,0 +1,286 @@
+"""What a concept's tab shares: its state in the page's address, its numbers and a script.
+
+A concept never parses URLs or writes files itself. Inside its ``build()`` it names the
+controls that make up its state, and the host does the rest:
+
+    share.link(tab, "softmax", {"logits": logits, "t": temperature}, load=run)
+
+puts a "Copy link" button where it is called, and replaces the tab's own page-load event:
+when a page opens with ``?tab=softmax&t=0.7``, the controls are set from the address first,
+then ``load`` runs on them, so the link shows the same result. A value a control cannot hold
+(out of range, not among the choices, unknown key) is skipped with a notice, never an error.
+A text the concept must parse can name its parser: ``{"logits": (logits, parse_logits)}``;
+a value the parser refuses (with gr.Error or ValueError) is skipped with its message.
+
+    share.export(fn, inputs, api_name="softmax_export")
+
+adds an Export panel: ``fn`` returns an :class:`Export` (the numbers on screen, tables and a
+Python script that reproduces those numbers with the public libraries); the panel offers them
+as JSON, CSV and .py files.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import math
+import tempfile
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import gradio as gr
+
+from playground.exercise import Exercise, judge
+
+MAX_TEXT_IN_LINK = 4_000  # a Textbox without its own max_length takes this much from a link
+RESERVED = {"tab"}  # keys of the address that are not a concept's state
+STATE_TYPES = (gr.Textbox, gr.Number, gr.Slider, gr.Checkbox, gr.Radio, gr.Dropdown,
+               gr.CheckboxGroup)  # fmt: skip
+
+
+def _choices(component: Any) -> list:
+    return [value for _, value in (component.choices or [])]
+
+
+def parse_value(component: Any, text: str) -> Any:
+    """The value ``text`` from an address means for ``component``; ValueError says why not."""
+    if isinstance(component, (gr.Slider, gr.Number)):
+        value = float(text)
+        if not math.isfinite(value):
+            raise ValueError("must be a finite number")
+        low, high = component.minimum, component.maximum
+        if (low is not None and value < low) or (high is not None and value > high):
+            raise ValueError(f"must be between {low:g} and {high:g}")
+        whole = getattr(component, "precision", None) == 0 or (
+            isinstance(component, gr.Slider) and float(component.step).is_integer()
+            and float(low).is_integer()
+        )  # fmt: skip
+        if whole and not value.is_integer():
+            raise ValueError("must be a whole number")
+        return int(value) if whole else value
+    if isinstance(component, gr.Checkbox):
+        if text not in ("true", "false"):
+            raise ValueError("must be true or false")
+        return text == "true"
+    if isinstance(component, gr.CheckboxGroup) or (
+        isinstance(component, gr.Dropdown) and component.multiselect
+    ):
+        values = json.loads(text)
+        if not isinstance(values, list) or not all(v in _choices(component) for v in values):
+            raise ValueError(f"must be a list of: {', '.join(map(str, _choices(component)))}")
+        return values
+    if isinstance(component, (gr.Radio, gr.Dropdown)):
+        allowed = _choices(component)
+        custom = isinstance(component, gr.Dropdown) and component.allow_custom_value
+        value = next((c for c in allowed if str(c) == text), text if custom else None)
+        if value is None:
+            raise ValueError(f"must be one of: {', '.join(map(str, allowed))}")
+        if len(text) > MAX_TEXT_IN_LINK:
+            raise ValueError(f"is longer than {MAX_TEXT_IN_LINK:,} characters")
+        return value
+    limit = component.max_length or MAX_TEXT_IN_LINK
+    if len(text) > limit:
+        raise ValueError(f"is longer than {limit:,} characters")
+    return text
+
+
+def _split(entry: Any) -> tuple[Any, Callable[[Any], Any] | None]:
+    return entry if isinstance(entry, tuple) else (entry, None)
+
+
+def restore(
+    concept_id: str, state: Mapping[str, Any], query: Mapping[str, str]
+) -> tuple[dict[str, Any], list[str]]:
+    """The values an address sets for ``concept_id``'s controls, and what it ignored (why).
+
+    ``state`` maps a key to a control, or to ``(control, check)``: ``check(value)`` raises
+    for a value the concept refuses."""
+    if query.get("tab") != concept_id:
+        return {}, []
+    values, ignored = {}, []
+    for key, text in query.items():
+        if key in RESERVED or key.startswith("__"):  # Gradio's own (__theme) are not ours
+            continue
+        if key not in state:
+            ignored.append(f"{key} (this tab has no such setting)")
+            continue
+        component, check = _split(state[key])
+        try:
+            values[key] = parse_value(component, text)
+            if check is not None:
+                check(values[key])
+        except (ValueError, gr.Error) as exc:  # json's decode error is a ValueError too
+            values.pop(key, None)
+            message = "is not a list" if isinstance(exc, json.JSONDecodeError) else _message(exc)
+            ignored.append(f"{key}={text[:40]!r} ({message})")
+    return values, ignored
+
+
+def _message(exc: Exception) -> str:
+    return str(exc.message if isinstance(exc, gr.Error) else exc).rstrip(".")
+
+
+def _link_js(concept_id: str, keys: list[str]) -> str:
+    # Built in the browser: the values are what the learner sees, not a server round trip.
+    return f"""(...values) => {{
+  const query = new URLSearchParams({{tab: {json.dumps(concept_id)}}});
+  {json.dumps(keys)}.forEach((key, i) => {{
+    const v = values[i];
+    if (v === null || v === undefined) return;  // not set yet: the tab's default stands
+    query.set(key, typeof v === "string" ? v : JSON.stringify(v));
+  }});
+  const url = `${{location.origin}}${{location.pathname}}?${{query}}`;
+  history.replaceState(null, "", url);
+  navigator.clipboard?.writeText(url).catch(() => {{}});
+  return url;
+}}"""
+
+
+def link(tab: gr.Blocks, concept_id: str, state: Mapping[str, Any], load: dict) -> gr.Textbox:
+    """Make ``state`` (address key -> control, or (control, check)) round-trip through the
+    page's address.
+
+    ``load`` is the keyword arguments of the tab's page-load event (fn, inputs, outputs,
+    api_name, ...): it runs after the address has set the controls. Returns the link's box.
+    """
+    for key, entry in state.items():
+        component, _ = _split(entry)
+        if key in RESERVED or not isinstance(component, STATE_TYPES):
+            raise TypeError(
+                f"{concept_id}: state {key!r} must be one of "
+                f"{', '.join(t.__name__ for t in STATE_TYPES)} under a key other than 'tab'"
+            )
+    components = [_split(entry)[0] for entry in state.values()]
+
+    def from_address(request: gr.Request) -> list:
+        values, ignored = restore(concept_id, state, dict(request.query_params))
+        if ignored:
+            gr.Warning(f"Ignored from the link: {'; '.join(ignored)}.")
+        return [values[key] if key in values else gr.skip() for key in state]
+
+    with gr.Row(elem_classes="pg-share"):
+        copy = gr.Button("Copy link", size="sm", scale=0, min_width=120)
+        box = gr.Textbox(
+            show_label=False,
+            placeholder="A link to this tab with every setting on screen",
+            interactive=False,
+            buttons=["copy"],
+            elem_id=f"{concept_id}-link",
+            scale=4,
+        )
+    copy.click(None, components, box, js=_link_js(concept_id, list(state)))
+    # Not behind the tab's heavy work: restoring only sets controls (and shows the notice).
+    tab.load(
+        from_address, None, components, api_visibility="private", show_progress="hidden",
+        concurrency_limit=None,
+    ).then(**load)  # fmt: skip
+    return box
+
+
+# -- export ---------------------------------------------------------------------------------
+
+
+@dataclass
+class Export:
+    """What a concept's Export panel offers for the result on screen."""
+
+    numbers: dict[str, Any]  # JSON-able: the figures on screen (what ``snippet`` prints)
+    snippet: str  # a Python script that prints ``numbers`` as JSON, using public libraries
+    tables: dict[str, tuple[list[str], list[list[Any]]]] = field(default_factory=dict)  # CSVs
+
+
+def write_files(concept_id: str, result: Export) -> list[str]:
+    """The export as files in a fresh temporary folder (Gradio serves them from there)."""
+    folder = Path(tempfile.mkdtemp(prefix=f"playground-{concept_id}-"))
+    files = {
+        f"{concept_id}.json": json.dumps(result.numbers, indent=2, allow_nan=False) + "\n",
+        f"reproduce_{concept_id}.py": result.snippet,
+    }
+    for name, (headers, rows) in result.tables.items():
+        out = io.StringIO()
+        csv.writer(out).writerows([headers, *rows])
+        files[f"{concept_id}-{name}.csv"] = out.getvalue()
+    for name, text in files.items():
+        (folder / name).write_text(text, encoding="utf-8")
+    return [str(folder / name) for name in files]
+
+
+def export(concept_id: str, fn: Any, inputs: list, **event: Any) -> None:
+    """An Export panel: a button that runs ``fn(*inputs) -> Export`` and offers its files."""
+    with gr.Accordion("Export: numbers, tables and a script that reproduces them", open=False):
+        gr.Markdown(
+            "The numbers on screen as JSON, tables as CSV, and a Python script that computes "
+            "the same numbers with the public libraries. Figures: hover one and use its camera "
+            "button for a PNG."
+        )
+        button = gr.Button("Export what is on screen", size="sm", elem_id=f"{concept_id}-export")
+        files = gr.File(label="Files", file_count="multiple", interactive=False,
+                        elem_id=f"{concept_id}-export-files")  # fmt: skip
+        code = gr.Code(label="reproduce.py", language="python", interactive=False)
+
+    def run(*values: Any) -> tuple[list[str], str]:
+        result = fn(*values)
+        return write_files(concept_id, result), result.snippet
+
+    button.click(run, inputs, [files, code], **event)
+
+
+# -- predict, then reveal ---------------------------------------------------------------------
+
+
+def exercises(concept_id: str, items: list[Exercise]) -> None:
+    """The tab's exercises: pick one, commit a prediction, then see the truth computed live."""
+    by_id = {item.id: item for item in items}
+    first = items[0]
+    with gr.Accordion(f"Predict, then reveal: {len(items)} exercises", open=False):
+        pick = gr.Radio(
+            [(item.title, item.id) for item in items],
+            value=first.id,
+            label="Exercise",
+            elem_id=f"{concept_id}-exercise",
+        )
+        question = gr.Markdown(first.question)
+        choice = gr.Radio(list(first.choices), label="Your prediction",
+                          visible=bool(first.choices) and not first.multiple,
+                          elem_id=f"{concept_id}-exercise-choice")  # fmt: skip
+        several = gr.CheckboxGroup(list(first.choices), label="Your prediction (all that apply)",
+                                   visible=first.multiple,
+                                   elem_id=f"{concept_id}-exercise-choices")  # fmt: skip
+        number = gr.Textbox(label="Your prediction (a number)", visible=not first.choices,
+                            elem_id=f"{concept_id}-exercise-number")  # fmt: skip
+        commit = gr.Button("Commit and reveal", variant="primary", size="sm")
+        reveal = gr.Markdown(elem_id=f"{concept_id}-reveal")
+
+    def show(exercise_id: str):
+        item = _exercise(by_id, exercise_id)
+        single, multiple = bool(item.choices) and not item.multiple, item.multiple
+        return (
+            item.question,
+            gr.Radio(list(item.choices), value=None, visible=single),
+            gr.CheckboxGroup(list(item.choices), value=[], visible=multiple),
+            gr.Textbox(value="", visible=not item.choices),
+            "",
+        )
+
+    def check(exercise_id: str, one: str | None, many: list[str] | None, text: str | None):
+        item = _exercise(by_id, exercise_id)
+        given = many if item.multiple else one if item.choices else text
+        try:
+            return judge(item, given)
+        except ValueError as exc:
+            raise gr.Error(str(exc)) from None
+
+    pick.input(show, pick, [question, choice, several, number, reveal], api_visibility="private")
+    commit.click(
+        check, [pick, choice, several, number], reveal, api_name=f"{concept_id}_exercise",
+        concurrency_id=f"{concept_id}-exercises",
+    )  # fmt: skip
+
+
+def _exercise(by_id: dict[str, Exercise], exercise_id: str) -> Exercise:
+    if exercise_id not in by_id:
+        raise gr.Error(f"Unknown exercise {str(exercise_id)[:40]!r}; choose one of the list.")
+    return by_id[exercise_id]
