@@ -71,3 +71,25 @@ def test_a_bad_setting_shows_an_error_and_the_tab_keeps_working(gpt):
     top_k.fill("3")
     top_k.press("Enter")
     expect(gpt.locator("#gpt-summary")).to_contain_text("sample, T=1, top-k=3, top-p=0.9")
+
+
+def test_a_copied_link_opens_the_same_text_with_the_same_settings(gpt, server):
+    gpt.locator("#gpt-strategy").get_by_text("greedy").click()
+    gpt.locator("#gpt-prompt textarea").fill("The little dragon")
+    gpt.locator("#gpt-prompt textarea").press("Enter")
+    summary = gpt.locator("#gpt-summary")
+    expect(summary).to_contain_text("0 generated")
+    gpt.locator("#gpt-step").click()
+    gpt.locator("#gpt-step").click()
+    expect(summary).to_contain_text("2 generated")
+    strip = gpt.locator("#gpt-strip").inner_text()
+
+    gpt.get_by_role("button", name="Copy link").click()
+    link = gpt.locator("#gpt-link textarea")
+    expect(link).to_have_value(re.compile(r"strategy=greedy.*generated=2"))
+    fresh = gpt.context.new_page()
+    fresh.goto(link.input_value() + "&top_k=9999")
+    expect(fresh.locator("#gpt-summary")).to_contain_text("2 generated", timeout=TIMEOUT_MS)
+    expect(fresh.locator("#gpt-strip")).to_have_text(strip)
+    expect(fresh.locator("#gpt-strategy input[value=greedy]")).to_be_checked()
+    expect(fresh.locator(".toast-body")).to_contain_text("top_k='9999' (must be between 0 and 500)")

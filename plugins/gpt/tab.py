@@ -9,10 +9,11 @@ from typing import Any
 
 import gradio as gr
 
-from playground import devices
+from playground import devices, share
 
 MAX_PROMPT_CHARS = 2_000
 MAX_NEW_TOKENS = 256  # per request
+MAX_LINK_TOKENS = 1_024  # generated tokens a link may ask for again
 T_MIN, T_MAX = 0.01, 5.0  # the issue's (0, 5]; the slider's floor keeps z / T finite
 MAX_BEAMS = 8
 MAX_TOP_K = 500
@@ -264,6 +265,7 @@ def render(trail, tokenizer, settings, position: int | None, notice: str = ""):
         _path_rows(trail, tokenizer),
         _summary(trail, logits, kept, position, settings, notice),
         gr.Dropdown(choices=[(f"{label}", t) for label, t in zip(labels, top, strict=True)]),
+        len(trail.generated),
     )
 
 
@@ -319,6 +321,15 @@ def start(*values):
     settings = args.settings
     trail, tokenizer, notice = args.trail_now(fresh=True)
     return render(trail, tokenizer, settings, None, notice)
+
+
+def open_link(*values):
+    """Read the prompt (the `gpt_start` endpoint); a link's count of generated tokens is
+    generated again with its settings and seed, so the link shows the same text."""
+    *values, generated = values
+    n = _whole(generated, "Generated tokens", 0, MAX_LINK_TOKENS)
+    shown = start(*values)
+    return shown if n == 0 else advance(shown[0], None, *values[2:], n=n)
 
 
 def advance(*values, n: int | None = None):
@@ -496,6 +507,83 @@ def compare(prompt, model_id, seed, n, rows):
     return table, "\n\n".join([note, *([f"_{notice}_"] if notice else [])])
 
 
+EXPORT_TOP = 10  # next-token candidates in an export
+SNIPPET = '''"""The GPT tab's numbers, recomputed with transformers (an ML Playground export)."""
+import json
+
+import torch
+from transformers import (AutoModelForCausalLM, LogitsProcessorList, MinPLogitsWarper,
+                          TemperatureLogitsWarper, TopKLogitsWarper, TopPLogitsWarper)
+
+model = AutoModelForCausalLM.from_pretrained({path!r}, dtype=torch.float32).eval()
+ids = torch.tensor([{ids!r}])  # the prompt's {prompt_len} tokens, then the generated ones
+prompt_len = {prompt_len}
+with torch.no_grad():
+    logits = model(ids).logits[0].float()  # (T, V): the next-token logits at every position
+probs = logits.softmax(-1)
+# The settings on screen, as transformers applies them (our sampling.py keeps this order).
+settings = LogitsProcessorList([TemperatureLogitsWarper({temperature!r}){warpers}])
+kept = settings(ids, logits[-1:].clone())[0].softmax(-1)
+top = probs[-1].topk({top})
+print(json.dumps({{
+    "ids": ids[0].tolist(),
+    "p_of_each_generated_token": [probs[i - 1, ids[0, i]].item()
+                                  for i in range(prompt_len, ids.shape[1])],
+    "next_top_ids": top.indices.tolist(),
+    "next_top_p": top.values.tolist(),
+    "next_top_p_after_settings": kept[top.indices].tolist(),
+}}))
+# A fresh run of this path, with transformers' own loop ({how}):
+# torch.manual_seed({seed}); model.generate(ids[:, :prompt_len], {generate})
+'''
+
+
+def export(*values) -> share.Export:
+    """The text on screen, each generated token's probability and the next-token candidates,
+    with a script that recomputes them with transformers' model and logits warpers."""
+    import torch
+
+    decode, sampling, _ = _math()
+    args = parse(values)
+    settings = args.settings
+    trail, _, _ = args.trail_now()
+    full = torch.tensor([trail.ids], device=trail.device)
+    probs = decode.next_token_logits(trail.model, full).float().softmax(-1)  # (T, V)
+    kept = sampling.process(trail.logits[None].float(), settings)[0].softmax(-1)
+    top = probs[-1].topk(EXPORT_TOP)
+    generated = range(trail.prompt_len, len(trail.ids))
+    numbers = {
+        "ids": list(trail.ids),
+        "p_of_each_generated_token": [probs[i - 1, trail.ids[i]].item() for i in generated],
+        "next_top_ids": top.indices.tolist(),
+        "next_top_p": top.values.tolist(),
+        "next_top_p_after_settings": kept[top.indices].tolist(),
+    }
+    warpers = "".join(
+        f", {name}({value!r})"
+        for name, value, on in [
+            ("TopKLogitsWarper", settings.top_k, settings.top_k > 0),
+            ("TopPLogitsWarper", settings.top_p, settings.top_p < 1),
+            ("MinPLogitsWarper", settings.min_p, settings.min_p > 0),
+        ]
+        if on
+    )
+    generate = {
+        "greedy": "do_sample=False",
+        "sample": f"do_sample=True, temperature={settings.temperature!r}, "
+        f"top_k={settings.top_k}, top_p={settings.top_p!r}, min_p={settings.min_p!r}",
+        "beam": f"do_sample=False, num_beams={settings.beams}",
+    }[settings.strategy] + f", max_new_tokens={max(len(generated), 1)}"
+    snippet = SNIPPET.format(
+        path=str(trail.model.config._name_or_path), ids=list(trail.ids),
+        prompt_len=trail.prompt_len, temperature=settings.temperature, warpers=warpers,
+        top=EXPORT_TOP, seed=trail.seed, how=settings.describe(), generate=generate,
+    )  # fmt: skip
+    columns = ["next_top_ids", "next_top_p", "next_top_p_after_settings"]
+    rows = [list(row) for row in zip(*(numbers[c] for c in columns), strict=True)]
+    return share.Export(numbers, snippet, {"next-token": (["id", "p", "p after settings"], rows)})
+
+
 # -- layout ---------------------------------------------------------------------------------
 
 
@@ -536,6 +624,8 @@ def build() -> gr.Blocks:
                     seed = gr.Number(0, label="Seed", minimum=0, maximum=MAX_SEED)
                     count = gr.Slider(1, MAX_NEW_TOKENS, value=16, step=1, label="Tokens to run")
                 use_cache = gr.Checkbox(True, label="KV cache")
+                # How many tokens follow the prompt: a link generates them again.
+                generated = gr.Number(0, visible=False, minimum=0, maximum=MAX_LINK_TOKENS)
             with gr.Column(scale=2):
                 strip = gr.HighlightedText(
                     label="Tokens (id · probability when generated); click one to see that step",
@@ -607,9 +697,15 @@ def build() -> gr.Blocks:
 
         settings = [strategy, temperature, top_k, top_p, min_p, beams]
         inputs = [trail, position, prompt, model, seed, *settings, use_cache, count, pick]
-        outputs = [trail, position, strip, bars, candidates, path, summary, pick]
+        outputs = [trail, position, strip, bars, candidates, path, summary, pick, generated]
         common = dict(concurrency_id=CONCURRENCY, show_progress="hidden")
-        tab.load(start, inputs, outputs, api_name="gpt_start", **common)
+        state = {"prompt": (prompt, parse_prompt), "model": model, "seed": seed,
+                 "strategy": strategy, "t": temperature, "top_k": top_k, "top_p": top_p,
+                 "min_p": min_p, "beams": beams, "n": count, "cache": use_cache,
+                 "generated": generated}  # fmt: skip
+        load = dict(fn=open_link, inputs=[*inputs, generated], outputs=outputs, **common)
+        share.link(tab, "gpt", state, load={**load, "api_name": "gpt_start"})
+        share.export("gpt", export, inputs, api_name="gpt_export", **common)
         gr.on(
             [prompt.submit, model.input, seed.submit, reset_btn.click],
             start,

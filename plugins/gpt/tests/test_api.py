@@ -32,14 +32,26 @@ def test_the_public_endpoints_are_the_tabs_main_actions(client):
 
 
 def test_start_then_step_keeps_the_sessions_path(client):
-    strip, _, candidates, path, summary, _ = call(client, "/gpt_start")
+    strip, _, candidates, path, summary, _, generated = call(client, "/gpt_start")
     assert len(strip) == 7 and path["data"] == []
-    assert len(candidates["data"]) == 20 and "**7 tokens**" in summary
+    assert len(candidates["data"]) == 20 and "**7 tokens**" in summary and generated == 0
     for expected in (8, 9):  # each step extends the same session's trail by one token
-        strip, _, _, path, summary, _ = call(client, "/gpt_step")
+        strip, _, _, path, summary, _, _ = call(client, "/gpt_step")
         assert len(strip) == expected and f"**{expected} tokens**" in summary
-    _, _, _, path, summary, _ = call(client, "/gpt_run", count=5)
+    _, _, _, path, summary, _, generated = call(client, "/gpt_run", count=5)
     assert "**14 tokens**" in summary and [row[0] for row in path["data"]] == list(range(7, 14))
+    assert generated == 7
+
+
+def test_a_links_generated_count_regenerates_the_same_text(client):
+    call(client, "/gpt_start")
+    run = call(client, "/gpt_run", count=6)
+    linked = client.predict(PROMPT, "tiny-llama", 0, *SETTINGS, True, 4, None, 6,
+                            api_name="/gpt_start")  # fmt: skip
+    assert linked[0] == run[0] and linked[6] == 6  # the same tokens, each with its probability
+    with pytest.raises(AppError, match="Generated tokens must be a whole number from 0 to 1,024"):
+        client.predict(PROMPT, "tiny-llama", 0, *SETTINGS, True, 4, None, 2.5,
+                       api_name="/gpt_start")  # fmt: skip
 
 
 def test_draws_and_cache_timing_answer(client):
@@ -64,3 +76,17 @@ def test_bad_input_gets_a_message_and_the_session_goes_on(client):
         call(client, "/gpt_step", settings=("sample", 0.8, 0, 1.5, 0.0, 4))
     strip, *_ = call(client, "/gpt_start")
     assert len(strip) == 7
+
+
+@pytest.mark.parametrize(
+    "settings", [("sample", 0.8, 40, 0.9, 0.05, 4), ("greedy", 1.0, 0, 1.0, 0.0, 1)]
+)
+def test_the_exported_script_reproduces_the_numbers_on_screen(settings):
+    from plugins.gpt import tab
+
+    host.load(["models"])
+    trail = tab.start(None, None, PROMPT, "tiny-llama", 3, *settings, True, 5, None)[0]
+    trail = tab.advance(trail, None, PROMPT, "tiny-llama", 3, *settings, True, 5, None)[0]
+    result = tab.export(trail, None, PROMPT, "tiny-llama", 3, *settings, True, 5, None)
+    assert len(result.numbers["ids"]) == 12 and len(result.numbers["p_of_each_generated_token"])
+    testing.check_snippet(result, atol=1e-4)
