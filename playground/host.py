@@ -204,7 +204,7 @@ class Host:
                 continue
             built.append((concept, blocks))
         self.built = [concept for concept, _ in built]
-        ids = {concept.id for concept in self.built}
+        ids = set(self._concepts)  # a concept that failed to build has its error already
         for exercise in self._exercises.values():
             if exercise.concept not in ids:
                 self.plugins[exercise.plugin].errors.append(

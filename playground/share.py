@@ -30,9 +30,11 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+from urllib.parse import parse_qsl
 
 import gradio as gr
 
+from playground import compare
 from playground.exercise import Exercise, judge
 
 MAX_TEXT_IN_LINK = 4_000  # a Textbox without its own max_length takes this much from a link
@@ -208,8 +210,13 @@ def write_files(concept_id: str, result: Export) -> list[str]:
     return [str(folder / name) for name in files]
 
 
-def export(concept_id: str, fn: Any, inputs: list, **event: Any) -> None:
-    """An Export panel: a button that runs ``fn(*inputs) -> Export`` and offers its files."""
+def export(
+    concept_id: str, fn: Any, inputs: list, state: Mapping[str, Any] | None = None, **event: Any
+) -> None:
+    """An Export panel: a button that runs ``fn(*inputs) -> Export`` and offers its files.
+
+    Given the tab's link ``state``, a Compare panel too: the export of what is on screen (A)
+    beside the export with some settings changed (B), and the differences between them."""
     with gr.Accordion("Export: numbers, tables and a script that reproduces them", open=False):
         gr.Markdown(
             "The numbers on screen as JSON, tables as CSV, and a Python script that computes "
@@ -226,6 +233,63 @@ def export(concept_id: str, fn: Any, inputs: list, **event: Any) -> None:
         return write_files(concept_id, result), result.snippet
 
     button.click(run, inputs, [files, code], **event)
+    if state is not None:
+        _compare(concept_id, fn, inputs, state, event)
+
+
+def changes(state: Mapping[str, Any], text: str) -> dict[str, Any]:
+    """Setting B's changes, written as in a link (``t=1.3&dtype=float16``); gr.Error if bad."""
+    if not (text or "").strip():
+        raise gr.Error(f"Write what differs in B, as in a link: e.g. {next(iter(state))}=…")
+    if len(text) > MAX_TEXT_IN_LINK:
+        raise gr.Error(f"The changes are longer than {MAX_TEXT_IN_LINK:,} characters.")
+    try:
+        pairs = parse_qsl(text.strip(), keep_blank_values=True, strict_parsing=True)
+    except ValueError:
+        raise gr.Error("Write the changes as key=value pairs joined by &.") from None
+    values = {}
+    for key, value in pairs:
+        if key not in state:
+            raise gr.Error(f"There is no setting {key[:40]!r}; the settings are: "
+                           f"{', '.join(state)}.")  # fmt: skip
+        component, check = _split(state[key])
+        try:
+            values[key] = parse_value(component, value)
+            if check is not None:
+                check(values[key])
+        except (ValueError, gr.Error) as exc:
+            raise gr.Error(f"B's {key}={value[:40]!r}: {_message(exc)}.") from None
+    return values
+
+
+def _compare(concept_id: str, fn: Any, inputs: list, state: Mapping[str, Any], event: dict):
+    where = {key: inputs.index(_split(e)[0]) for key, e in state.items() if _split(e)[0] in inputs}
+    with gr.Accordion("Compare: the same input under two settings", open=False):
+        gr.Markdown(
+            "**A** is what is on screen; **B** is the same with the changes you write, as in "
+            f"a link: `{'&'.join(f'{k}=…' for k in list(where)[:2])}`. Distributions are "
+            "compared by KL divergence, total variation and their top entries; arrays by the "
+            f"mean difference; numbers by B − A. Settings: {', '.join(f'`{k}`' for k in where)}."
+        )
+        text = gr.Textbox(label="B: what differs from A", lines=1, max_length=MAX_TEXT_IN_LINK,
+                          elem_id=f"{concept_id}-compare-changes")  # fmt: skip
+        button = gr.Button("Compare A and B", size="sm", elem_id=f"{concept_id}-compare-run")
+        table = gr.Dataframe(headers=["quantity", "A", "B", "B − A"], interactive=False,
+                             wrap=True, elem_id=f"{concept_id}-compare")  # fmt: skip
+
+    def run(changed: str, *values: Any) -> list[list[str]]:
+        other = list(values)
+        for key, value in changes({k: state[k] for k in where}, changed).items():
+            other[where[key]] = value
+        a = fn(*values)
+        try:
+            b = fn(*other)
+        except gr.Error as exc:
+            raise gr.Error(f"Setting B: {exc.message}") from None
+        return [[r.quantity, r.a, r.b, r.delta] for r in compare.diff(a.numbers, b.numbers)]
+
+    rest = {k: v for k, v in event.items() if k != "api_name"}
+    button.click(run, [text, *inputs], table, api_name=f"{concept_id}_diff", **rest)
 
 
 # -- predict, then reveal ---------------------------------------------------------------------

@@ -65,3 +65,18 @@ def test_export_offers_the_numbers_the_table_and_the_script(page, server):
     for name in ("softmax .json", "reproduce_softmax .py", "softmax-steps .csv"):
         expect(files).to_contain_text(name)  # Gradio shows a name and its extension apart
     expect(page.get_by_text("labels = ['no', 'yes']")).to_be_visible()
+
+
+def test_compare_shows_two_temperatures_side_by_side(page, server):
+    page.set_default_timeout(TIMEOUT_MS)
+    page.goto(server + "?tab=softmax&t=0.7")
+    expect(page.locator("#softmax-stats")).to_contain_text("Top-1", timeout=TIMEOUT_MS)
+    page.get_by_text("Compare: the same input under two settings").click()
+    page.locator("#softmax-compare-changes textarea").fill("t=1.3")
+    page.locator("#softmax-compare-run").click()
+    table = page.locator("#softmax-compare")
+    expect(table).to_contain_text("probabilities: KL(A ‖ B)")
+    expect(table).to_contain_text("entropy_nats")
+    page.locator("#softmax-compare-changes textarea").fill("t=99")
+    page.locator("#softmax-compare-run").click()
+    expect(page.locator(".toast-body")).to_contain_text("B's t='99': must be between 0.05 and 5")

@@ -102,8 +102,8 @@ def test_the_app_has_home_every_concept_and_plugins_in_order():
     tabs = [b for b in app.blocks.values() if isinstance(b, gr.Tab)]
     assert [t.id for t in tabs] == ["home", "softmax", "sample", "plugins"]  # by order=10, 50
     public = {fn.api_name for fn in app.fns.values() if fn.api_visibility == "public"}
-    assert public == {"softmax_compute", "softmax_preset", "softmax_export", "softmax_exercise",
-                      "sample_greet"}  # fmt: skip
+    assert public == {"softmax_compute", "softmax_preset", "softmax_export", "softmax_diff",
+                      "softmax_exercise", "sample_greet"}  # fmt: skip
 
 
 def test_only_loads_the_named_plugins():

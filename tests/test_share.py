@@ -9,7 +9,7 @@ from pathlib import Path
 import gradio as gr
 import pytest
 
-from playground import Answer, Concept, Exercise, hookimpl, share
+from playground import Answer, Concept, Exercise, compare, hookimpl, share
 from playground.exercise import judge
 from playground.host import Host
 from playground.models import ModelRegistry
@@ -213,3 +213,56 @@ def test_a_duplicate_exercise_id_costs_the_plugin_its_hook():
     (error,) = host.plugins["demo"].errors
     assert error.stage == "hook call" and "already registered" in error.message
     assert host.exercises() == []
+
+
+# -- compare --------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_kl_divergence_matches_torch_on_random_distributions(seed):
+    import torch
+
+    g = torch.Generator().manual_seed(seed)
+    p, q = torch.rand(50, generator=g).softmax(0), (3 * torch.rand(50, generator=g)).softmax(0)
+    ours = compare.kl_divergence(p.tolist(), q.tolist())
+    theirs = torch.nn.functional.kl_div(q.log(), p, reduction="sum").item()
+    assert ours == pytest.approx(theirs, rel=1e-5)
+    assert compare.kl_divergence([0.5, 0.5], [1.0, 0.0]) == float("inf")
+
+
+def test_diff_reads_distributions_arrays_numbers_and_the_rest():
+    a = {"labels": ["x", "y", "z"], "p": [0.7, 0.2, 0.1], "image": [[0, 1], [2, 3]],
+         "loss": 2.0, "ids": [1, 2, 3], "text": "hi"}  # fmt: skip
+    b = {"labels": ["x", "y", "z"], "p": [0.1, 0.2, 0.7], "image": [[0, 1], [2, 5]],
+         "loss": 1.5, "ids": [1, 2, 3], "text": "ho"}  # fmt: skip
+    rows = {r.quantity: r for r in compare.diff(a, b)}
+    assert list(rows) == [
+        "labels",
+        "p: KL(A ‖ B)",
+        "p: total variation",
+        "p: top 3",
+        "p: largest p",
+        "image: mean |B − A| over 4",
+        "loss",
+        "ids: mean |B − A| over 3",
+        "text",
+    ]  # in A's order
+    assert rows["labels"].a == "same"
+    assert rows["p: total variation"].delta == "0.6"
+    assert rows["p: top 3"].a == "x, y, z" and rows["p: top 3"].b == "z, y, x"
+    assert rows["image: mean |B − A| over 4"].delta == "0.5 (max 2)"
+    assert rows["loss"].delta == "-0.5"
+    assert rows["ids: mean |B − A| over 3"].delta == "0 (max 0)"
+    assert (rows["text"].a, rows["text"].b, rows["text"].delta) == ("hi", "ho", "differs")
+
+
+def test_setting_bs_changes_are_read_like_a_link_and_refused_when_wrong(controls):
+    assert share.changes(controls, "t=1.3&mode=sample") == {"t": 1.3, "mode": "sample"}
+    for text, why in [
+        ("", "Write what differs in B"),
+        ("t", "key=value pairs"),
+        ("temp=2", "no setting 'temp'; the settings are: t, k"),
+        ("t=99", "B's t='99': must be between 0.05 and 5"),
+    ]:
+        with pytest.raises(gr.Error, match=why):
+            share.changes(controls, text)

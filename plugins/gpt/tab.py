@@ -705,7 +705,7 @@ def build() -> gr.Blocks:
                  "generated": generated}  # fmt: skip
         load = dict(fn=open_link, inputs=[*inputs, generated], outputs=outputs, **common)
         share.link(tab, "gpt", state, load={**load, "api_name": "gpt_start"})
-        share.export("gpt", export, inputs, api_name="gpt_export", **common)
+        share.export("gpt", export, inputs, state, api_name="gpt_export", **common)
         gr.on(
             [prompt.submit, model.input, seed.submit, reset_btn.click],
             start,

@@ -359,7 +359,7 @@ def build() -> gr.Blocks:
         state = {"logits": (logits, parse_logits), "labels": labels, "t": temperature,
                  "dtype": dtype, "target": target}  # fmt: skip
         share.link(tab, "softmax", state, load=dict(**run, api_name="softmax_compute"))
-        share.export("softmax", export, inputs, api_name="softmax_export",
+        share.export("softmax", export, inputs, state, api_name="softmax_export",
                      concurrency_id=CONCURRENCY)  # fmt: skip
         with gr.Accordion("The code behind this tab: plugins/softmax/softmax.py", open=False):
             gr.Code(MATH_SOURCE.read_text(), language="python", interactive=False)
