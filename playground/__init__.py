@@ -2,7 +2,7 @@
 
 import pluggy
 
-from playground.concept import Concept, lazy
+from playground.concept import Command, Concept, lazy
 from playground.exercise import Answer, Exercise
 from playground.models import ModelSpec
 
@@ -10,4 +10,13 @@ __version__ = "0.1.0"
 
 hookimpl = pluggy.HookimplMarker("playground")
 
-__all__ = ["Answer", "Concept", "Exercise", "ModelSpec", "__version__", "hookimpl", "lazy"]
+__all__ = [
+    "Answer",
+    "Command",
+    "Concept",
+    "Exercise",
+    "ModelSpec",
+    "__version__",
+    "hookimpl",
+    "lazy",
+]

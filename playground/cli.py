@@ -1,4 +1,5 @@
-"""The `playground` command: serve | plugins | models | bench | space export | new-plugin."""
+"""The `playground` command: serve | plugins | models | bench | space export | new-plugin, and
+any command a plugin registers (`playground lora-train`)."""
 
 from __future__ import annotations
 
@@ -212,7 +213,17 @@ def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     if not argv or (argv[0].startswith("-") and argv[0] not in ("-h", "--help")):
         argv = ["serve", *argv]
-    args = _parser().parse_args(argv)
+    if argv[0] not in COMMANDS:  # a plugin's command (or a typo argparse will report)
+        commands = load().commands  # fills the registry its models come from
+        if argv[0] in commands:
+            return commands[argv[0]].main(argv[1:])
+        parser = _parser()
+        parser.epilog = "commands from plugins: " + (
+            ", ".join(f"{c.name} ({c.help})" for c in commands.values()) or "none"
+        )
+        args = parser.parse_args(argv)
+    else:
+        args = _parser().parse_args(argv)
     try:
         if getattr(args, "device", None):  # space export and new-plugin have no --device
             devices.set_preferred(args.device)

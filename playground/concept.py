@@ -1,4 +1,4 @@
-"""The record a plugin registers for each concept: one concept, one tab."""
+"""The records a plugin registers: a Concept for each tab, a Command for each CLI command."""
 
 from __future__ import annotations
 
@@ -64,6 +64,23 @@ class Concept:
                     f"concept {self.id!r}: gpu[{api_name!r}] must be a whole number of seconds "
                     f"above 0, not {seconds!r}"
                 )
+
+
+COMMAND_PATTERN = re.compile(r"^[a-z][a-z0-9-]{1,31}$")
+
+
+@dataclass(frozen=True)
+class Command:
+    name: str  # `playground <name> ...`: lowercase letters, digits and hyphens
+    help: str  # one line for `playground --help`
+    main: Callable[[list[str]], int]  # the arguments after the name -> exit status; use lazy()
+    plugin: str = field(default="", compare=False)  # filled in by the host
+
+    def __post_init__(self) -> None:
+        if not COMMAND_PATTERN.match(self.name):
+            raise ValueError(f"command name {self.name!r} must be lowercase words and hyphens")
+        if not self.help.strip() or not callable(self.main):
+            raise ValueError(f"command {self.name!r} needs a help line and a callable main")
 
 
 def lazy(target: str) -> Callable[..., Any]:

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING
 import pluggy
 
 if TYPE_CHECKING:
-    from playground.concept import Concept
+    from playground.concept import Command, Concept
     from playground.exercise import Exercise
     from playground.models import ModelSpec
 
@@ -33,3 +33,8 @@ def register_models(register: Callable[[ModelSpec], None]) -> None:
 @hookspec
 def register_exercises(register: Callable[[Exercise], None]) -> None:
     """Call ``register(Exercise(...))`` for each predict-then-reveal exercise, for any concept."""
+
+
+@hookspec
+def register_commands(register: Callable[[Command], None]) -> None:
+    """Call ``register(Command(...))`` for each `playground <name>` command the plugin adds."""

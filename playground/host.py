@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING, Any, Literal
 import pluggy
 
 from playground import hookspecs, zerogpu
-from playground.concept import Concept
+from playground.concept import Command, Concept
 from playground.exercise import Exercise
 from playground.models import IMPORTING, REGISTRY, ModelRegistry, ModelSpec
 
@@ -54,6 +54,7 @@ class PluginRecord:
     concepts: list[str] = field(default_factory=list)
     models: list[str] = field(default_factory=list)
     exercises: list[str] = field(default_factory=list)
+    commands: list[str] = field(default_factory=list)
     errors: list[PluginError] = field(default_factory=list)
 
     @property
@@ -95,6 +96,7 @@ class Host:
         self.plugins: dict[str, PluginRecord] = {}
         self._concepts: dict[str, Concept] = {}
         self._exercises: dict[str, Exercise] = {}
+        self.commands: dict[str, Command] = {}
         self.built: list[Concept] = []  # the concepts whose tab built, after build()
 
     # -- loading ------------------------------------------------------------------------
@@ -147,10 +149,12 @@ class Host:
         concepts: list[Concept] = []
         models: list[ModelSpec] = []
         exercises: list[Exercise] = []
+        commands: list[Command] = []
         hooks = {
             "register_concepts": _collector(Concept, concepts, self._check_concept),
             "register_models": _collector(ModelSpec, models, self._check_model),
             "register_exercises": _collector(Exercise, exercises, self._check_exercise),
+            "register_commands": _collector(Command, commands, self._check_command),
         }
         for hook_name, register in hooks.items():
             for impl in getattr(self.pm.hook, hook_name).get_hookimpls():
@@ -170,6 +174,9 @@ class Host:
         for exercise in exercises:
             self._exercises[exercise.id] = replace(exercise, plugin=name)
             record.exercises.append(exercise.id)
+        for command in commands:
+            self.commands[command.name] = replace(command, plugin=name)
+            record.commands.append(command.name)
 
     def _check_concept(self, concept: Concept, pending: list[Concept]) -> None:
         if concept.id in self._concepts or any(c.id == concept.id for c in pending):
@@ -183,6 +190,10 @@ class Host:
     def _check_exercise(self, exercise: Exercise, pending: list[Exercise]) -> None:
         if exercise.id in self._exercises or any(e.id == exercise.id for e in pending):
             raise ValueError(f"exercise id {exercise.id!r} is already registered")
+
+    def _check_command(self, command: Command, pending: list[Command]) -> None:
+        if command.name in self.commands or any(c.name == command.name for c in pending):
+            raise ValueError(f"command {command.name!r} is already registered")
 
     # -- what was loaded ----------------------------------------------------------------
 

@@ -23,7 +23,9 @@ def test_plugins_json_lists_hooks_and_concepts():
     records = {r["name"]: r for r in json.loads(playground("plugins", "--json").stdout)}
     softmax = records["softmax"]
     assert softmax["ok"] and softmax["errors"] == []
-    assert softmax["hooks"] == ["register_concepts"] and softmax["concepts"] == ["softmax"]
+    assert softmax["hooks"] == ["register_concepts", "register_exercises"]
+    assert softmax["concepts"] == ["softmax"] and len(softmax["exercises"]) == 3
+    assert records["lora"]["commands"] == ["lora-train"]
     assert softmax["distribution"] == "ml-playground"
 
 
@@ -72,3 +74,13 @@ def test_unknown_plugin_or_concept_is_an_error_not_a_traceback():
     assert result.returncode == 2 and "no benchmark for 'nope'" in result.stderr
     result = playground("serve", "--device", "tpu", check=False)
     assert result.returncode == 2 and "invalid choice" in result.stderr
+
+
+def test_a_plugins_command_runs_and_help_lists_it(tmp_path):
+    assert "lora-train (the LoRA tab's run" in playground("--help").stdout
+    usage = playground("lora-train", "--help").stdout
+    assert "--rank" in usage and "--data" in usage
+    bad = playground("lora-train", "--rank", "99", "--data", str(tmp_path / "none.txt"),
+                     "--out", str(tmp_path / "out"), check=False)  # fmt: skip
+    assert bad.returncode == 2 and "--rank must be 1-64" in bad.stderr
+    assert "is not a file" in bad.stderr and not (tmp_path / "out").exists()

@@ -34,7 +34,12 @@ def test_loads_validates_and_registers(plugin):
     name, host = plugin
     record = host.plugins[name]
     assert record.ok and record.hooks
-    assert set(record.hooks) <= {"register_concepts", "register_exercises", "register_models"}
+    assert set(record.hooks) <= {
+        "register_commands",
+        "register_concepts",
+        "register_exercises",
+        "register_models",
+    }
 
 
 def test_every_exercise_solves_on_the_real_model(plugin):

@@ -20,7 +20,12 @@ def hooks() -> list[str]:
 
 
 def test_every_hook_is_documented_with_its_signature():
-    assert hooks() == ["register_concepts", "register_exercises", "register_models"]
+    assert hooks() == [
+        "register_commands",
+        "register_concepts",
+        "register_exercises",
+        "register_models",
+    ]
     for name in hooks():
         params = ", ".join(inspect.signature(getattr(hookspecs, name)).parameters)
         heading = f"### {name}({params})"

@@ -1,0 +1,108 @@
+"""The training loop on the bundled model: the loss falls on a preset style, the adapter
+round-trips through peft's files, QLoRA trains on either NF4 backend, the CLI saves an adapter."""
+
+from __future__ import annotations
+
+import copy
+
+import pytest
+import torch
+
+from plugins.lora import cli, data, lora, train
+
+CFG = train.TrainConfig(steps=30, targets=("q_proj", "v_proj", "up_proj"), batch=4, block=32)
+
+
+@pytest.fixture(scope="module")
+def llama():
+    from playground.host import load
+    from playground.models import REGISTRY
+
+    load()
+    return REGISTRY.get("tiny-llama", "cpu")
+
+
+@pytest.fixture(scope="module")
+def windows(llama):
+    return train.windows(llama.tokenizer, data.style_text("Weather forecast"), CFG.block)
+
+
+@pytest.fixture(scope="module")
+def trained(llama, windows):
+    return list(train.train(llama.model, windows, CFG, report_every=10))
+
+
+def test_the_loss_falls_on_a_preset_style_and_the_base_is_untouched(llama, trained):
+    before = {k: v.clone() for k, v in llama.model.state_dict().items()}
+    final = trained[-1]
+    assert final.done and final.step == CFG.steps and len(final.losses) == CFG.steps
+    assert [p.step for p in trained[:-1]] == [10, 20]
+    first, last = sum(final.losses[:5]) / 5, sum(final.losses[-5:]) / 5
+    assert last < 0.8 * first, (first, last)
+    held_before, held_after = final.held_out
+    assert held_after < held_before - 0.5
+    assert final.tokens_per_s > 0 and final.memory.trainable == lora.trainable_parameters(
+        final.model
+    )
+    for key, value in llama.model.state_dict().items():  # the shared registry model
+        assert torch.equal(value, before[key]), key
+
+
+def test_the_same_seed_gives_the_same_run(llama, windows, trained):
+    again = list(
+        train.train(llama.model, windows, train.TrainConfig(**{**CFG.__dict__, "steps": 5}))
+    )
+    assert again[-1].losses == trained[-1].losses[:5]
+
+
+def test_the_trained_adapter_round_trips_through_peft(llama, trained, tmp_path):
+    from peft import PeftModel
+
+    model = trained[-1].model
+    model.save_pretrained(tmp_path)
+    ids = torch.randint(4096, (2, 24), generator=torch.Generator().manual_seed(0))
+    ours = copy.deepcopy(llama.model)
+    lora.load_adapter(ours, tmp_path)
+    again = PeftModel.from_pretrained(copy.deepcopy(llama.model), tmp_path).eval()
+    with torch.no_grad():
+        expected = model.eval()(ids).logits
+        torch.testing.assert_close(ours.eval()(ids).logits, expected, atol=1e-5, rtol=1e-5)
+        torch.testing.assert_close(again(ids).logits, expected, atol=1e-5, rtol=1e-5)
+    tensors = train.adapter_tensors(model)
+    assert set(tensors) == set(lora.adapter_state_dict(ours))
+
+
+def test_sampling_is_seeded_and_the_adapter_changes_the_text(llama, trained):
+    prompt = data.PROMPTS["Weather forecast"]
+    a = train.sample(llama.model, llama.tokenizer, prompt, seed=3, new_tokens=12)
+    assert a == train.sample(llama.model, llama.tokenizer, prompt, seed=3, new_tokens=12)
+    assert a != train.sample(trained[-1].model, llama.tokenizer, prompt, seed=3, new_tokens=12)
+
+
+@pytest.mark.parametrize("bnb", [True, False])
+def test_qlora_trains_on_an_nf4_base(llama, windows, monkeypatch, bnb):
+    if not bnb:  # where bitsandbytes is missing: our NF4 under our LoRA
+        monkeypatch.setattr(train, "has_bitsandbytes", lambda: False)
+    cfg = train.TrainConfig(steps=8, targets=("q_proj", "v_proj"), batch=4, block=32, qlora=True)
+    final = list(train.train(llama.model, windows, cfg, report_every=100))[-1]
+    assert final.backend.startswith("bitsandbytes") == bnb
+    assert final.held_out[1] < final.held_out[0]
+    plain = list(
+        train.train(
+            llama.model, windows, train.TrainConfig(**{**cfg.__dict__, "qlora": False, "steps": 1})
+        )
+    )
+    assert final.memory.weights < 0.6 * plain[-1].memory.weights  # 4.5-bit decoder weights
+
+
+def test_the_cli_trains_and_saves_a_peft_adapter(llama, tmp_path, capsys):
+    text = tmp_path / "style.txt"
+    text.write_text(data.style_text("Recipe steps"))
+    code = cli.main(["--steps", "4", "--rank", "2", "--targets", "q_proj", "--batch", "4",
+                     "--data", str(text), "--out", str(tmp_path / "out")])  # fmt: skip
+    assert code == 0
+    assert "held-out loss" in capsys.readouterr().out
+    config = lora.load_adapter(copy.deepcopy(llama.model), tmp_path / "out")
+    assert config["r"] == 2 and config["target_modules"] == ["q_proj"]
+    assert cli.main(["--rank", "99", "--data", str(text), "--out", str(tmp_path)]) == 2
+    assert "--rank must be 1-64" in capsys.readouterr().err
