@@ -331,17 +331,31 @@ def exercises(concept_id: str, items: list[Exercise]) -> None:
 
     def check(exercise_id: str, one: str | None, many: list[str] | None, text: str | None):
         item = _exercise(by_id, exercise_id)
-        given = many if item.multiple else one if item.choices else text
-        try:
-            return judge(item, given)
-        except ValueError as exc:
-            raise gr.Error(str(exc)) from None
+        return _judged(item, many if item.multiple else one if item.choices else text)
 
+    def answer(exercise_id: str, prediction: str) -> str:
+        """Judge a prediction: a choice, a JSON list of choices, or a number."""
+        item = _exercise(by_id, exercise_id)
+        if item.multiple:
+            try:
+                prediction = json.loads(prediction)
+            except (TypeError, ValueError):
+                raise gr.Error('Give the choices as a JSON list, like ["a", "b"].') from None
+        return _judged(item, prediction)
+
+    queue = f"{concept_id}-exercises"
     pick.input(show, pick, [question, choice, several, number, reveal], api_visibility="private")
-    commit.click(
-        check, [pick, choice, several, number], reveal, api_name=f"{concept_id}_exercise",
-        concurrency_id=f"{concept_id}-exercises",
-    )  # fmt: skip
+    commit.click(check, [pick, choice, several, number], reveal, concurrency_id=queue,
+                 api_visibility="private")  # fmt: skip
+    # The API takes plain text: a Radio's choices are checked against its first exercise's.
+    gr.api(answer, api_name=f"{concept_id}_exercise", concurrency_id=queue)
+
+
+def _judged(item: Exercise, given: Any) -> str:
+    try:
+        return judge(item, given)
+    except ValueError as exc:
+        raise gr.Error(str(exc)) from None
 
 
 def _exercise(by_id: dict[str, Exercise], exercise_id: str) -> Exercise:

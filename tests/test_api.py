@@ -64,3 +64,29 @@ def test_nan_and_inf_sent_raw_get_a_message(server):
             server, "softmax_compute", ("1, 2", "", value, "float32", "")
         )
         assert event == "error" and "5.0" in message  # says what the range is
+
+
+def test_softmax_diff_compares_two_temperatures(client):
+    table = client.predict(
+        "t=2", "2, 1, 0.1", "cat, dog, fish", 0.5, "float32", "dog", api_name="/softmax_diff"
+    )
+    rows = {row[0]: row[1:] for row in table["data"]}
+    p = torch.softmax(torch.tensor([2.0, 1.0, 0.1]) / 0.5, -1)
+    q = torch.softmax(torch.tensor([2.0, 1.0, 0.1]) / 2.0, -1)
+    kl = torch.nn.functional.kl_div(q.log(), p, reduction="sum").item()
+    assert float(rows["probabilities: KL(A ‖ B)"][2]) == pytest.approx(kl, rel=1e-3)
+    with pytest.raises(AppError, match="no setting 'temp'"):
+        client.predict("temp=2", "2, 1", "", 1.0, "float32", "", api_name="/softmax_diff")
+
+
+def test_softmax_exercise_reveals_only_a_committed_answer(client):
+    reveal = client.predict("softmax-float16", "Only the largest", api_name="/softmax_exercise")
+    assert reveal.startswith("**Right.** The model says: **Only the largest**.")
+    assert "off by" in client.predict("softmax-half-temperature", "0.5",
+                                      api_name="/softmax_exercise")  # fmt: skip
+    with pytest.raises(AppError, match="Pick one of: None of them, Only the largest"):
+        client.predict("softmax-float16", "Two", api_name="/softmax_exercise")
+    with pytest.raises(AppError, match="Enter a number"):
+        client.predict("softmax-half-temperature", "half", api_name="/softmax_exercise")
+    with pytest.raises(AppError, match="Unknown exercise"):
+        client.predict("nope", "x", api_name="/softmax_exercise")
