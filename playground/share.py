@@ -26,7 +26,7 @@ import io
 import json
 import math
 import tempfile
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -141,12 +141,19 @@ def _link_js(concept_id: str, keys: list[str]) -> str:
 }}"""
 
 
-def link(tab: gr.Blocks, concept_id: str, state: Mapping[str, Any], load: dict) -> gr.Textbox:
+def link(
+    tab: gr.Blocks,
+    concept_id: str,
+    state: Mapping[str, Any],
+    load: dict,
+    also: Sequence[dict] = (),
+) -> gr.Textbox:
     """Make ``state`` (address key -> control, or (control, check)) round-trip through the
     page's address.
 
     ``load`` is the keyword arguments of the tab's page-load event (fn, inputs, outputs,
-    api_name, ...): it runs after the address has set the controls. Returns the link's box.
+    api_name, ...): it runs after the address has set the controls, as does each event of
+    ``also`` (the page-load events of the tab's other sections). Returns the link's box.
     """
     for key, entry in state.items():
         component, _ = _split(entry)
@@ -175,10 +182,12 @@ def link(tab: gr.Blocks, concept_id: str, state: Mapping[str, Any], load: dict) 
         )
     copy.click(None, components, box, js=_link_js(concept_id, list(state)))
     # Not behind the tab's heavy work: restoring only sets controls (and shows the notice).
-    tab.load(
+    restored = tab.load(
         from_address, None, components, api_visibility="private", show_progress="hidden",
         concurrency_limit=None,
-    ).then(**load)  # fmt: skip
+    )  # fmt: skip
+    for event in (load, *also):
+        restored.then(**event)
     return box
 
 
@@ -336,6 +345,8 @@ def exercises(concept_id: str, items: list[Exercise]) -> None:
     def answer(exercise_id: str, prediction: str) -> str:
         """Judge a prediction: a choice, a JSON list of choices, or a number."""
         item = _exercise(by_id, exercise_id)
+        if not isinstance(prediction, str):
+            raise gr.Error("The prediction is text: a choice, a JSON list of them, or a number.")
         if item.multiple:
             try:
                 prediction = json.loads(prediction)
@@ -359,6 +370,6 @@ def _judged(item: Exercise, given: Any) -> str:
 
 
 def _exercise(by_id: dict[str, Exercise], exercise_id: str) -> Exercise:
-    if exercise_id not in by_id:
+    if not isinstance(exercise_id, str) or exercise_id not in by_id:
         raise gr.Error(f"Unknown exercise {str(exercise_id)[:40]!r}; choose one of the list.")
     return by_id[exercise_id]

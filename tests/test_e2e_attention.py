@@ -58,3 +58,18 @@ def test_an_out_of_range_head_is_refused_and_the_tab_keeps_working(tab):
     head.fill("4")
     tab.click("#attention-open")
     expect(tab.locator("#attention-heatmap")).to_contain_text("Layer 0, head 4")
+
+
+def test_a_link_opens_the_model_and_head_it_names_and_says_what_it_ignored(page, server):
+    page.set_default_timeout(TIMEOUT_MS)
+    page.goto(f"{server}/?tab=attention&model=tiny-llama&layer=2&head=5&arch=Mixtral-8x7B"
+              "&bogus=1")  # fmt: skip
+    expect(page.locator(".toast-body")).to_contain_text(
+        "Ignored from the link: bogus (this tab has no such setting)", timeout=TIMEOUT_MS
+    )
+    expect(page.locator("#attention-status")).to_contain_text("causal", timeout=TIMEOUT_MS)
+    expect(page.locator("#attention-layer input")).to_have_value("2")
+    expect(page.locator("#attention-head input")).to_have_value("5")
+    expect(page.locator("#attention-heatmap")).to_contain_text("Layer 2, head 5")
+    page.get_by_role("tab", name="Transformer anatomy").click()  # its own section follows too
+    expect(page.locator("#attention-anatomy-md")).to_contain_text("Mixtral-8x7B is a sparse MoE")

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 from playwright.sync_api import expect
 
@@ -44,3 +46,18 @@ def test_ten_ddim_steps_give_sixteen_digits_and_can_be_stepped_through(diffusion
     diffusion.click("#diffusion-next")
     step_2 = diffusion.get_by_text("Step 2 of 10 (timestep t = 800)")
     expect(step_2).to_be_visible(timeout=TIMEOUT_MS)
+
+
+def test_a_link_sets_the_schedule_timestep_and_seed(page, server):
+    page.set_default_timeout(TIMEOUT_MS)
+    page.goto(f"{server}/?tab=diffusion&schedule=cosine&t=600&noise_seed=4&steps=20&bogus=1")
+    expect(page.locator(".toast-body")).to_contain_text(
+        "bogus (this tab has no such setting)", timeout=TIMEOUT_MS
+    )
+    numbers = page.locator("#diffusion-numbers")
+    expect(numbers).to_contain_text("cosine schedule, t = 600", timeout=TIMEOUT_MS)
+    expect(page.locator("#diffusion-t input[type=number]")).to_have_value("600")
+    page.get_by_role("button", name="Copy link").click()
+    link = page.locator("#diffusion-link textarea")
+    for part in ("schedule=cosine", "t=600", "noise_seed=4", "steps=20"):
+        expect(link).to_have_value(re.compile(part))

@@ -7,6 +7,7 @@ seconds on a CPU), so the first wait is long; later ones are not.
 from __future__ import annotations
 
 import re
+from urllib.parse import urlencode
 
 import pytest
 from gradio_client import Client
@@ -123,3 +124,24 @@ def test_a_parse_error_points_at_the_column_and_the_tab_keeps_working(tab):
     expect(tab.locator("#embeddings-status")).to_contain_text(
         "paris - france + italy", timeout=TIMEOUT_MS
     )
+
+
+@pytest.mark.browser
+def test_a_link_restores_the_workbench_and_the_search_and_names_what_it_ignored(page, server):
+    page.set_default_timeout(TIMEOUT_MS)
+    link = {"tab": "embeddings", "expr": "paris - france + italy", "measure": "dot product",
+            "k": 1, "bogus": 1}  # fmt: skip
+    page.goto(f"{server}?{urlencode(link)}")  # a "+" must travel as %2B
+    # The notice comes at once, before the model has loaded, and fades after a few seconds.
+    expect(page.locator(".toast-body")).to_contain_text(
+        "Ignored from the link: bogus (this tab has no such setting)", timeout=TIMEOUT_MS
+    )
+    status = page.locator("#embeddings-status")
+    expect(status).to_contain_text("paris - france + italy → florence (dot product",
+                                   timeout=FIRST_CALL_MS)  # fmt: skip
+    expect(page.locator("#embeddings-expression textarea")).to_have_value("paris - france + italy")
+    expect(page.locator("#embeddings-measure").get_by_label("dot product")).to_be_checked()
+    hits = page.locator("#embeddings-hits")  # the search section reads the link too: one hit
+    expect(hits).to_contain_text("Photosynthesis")
+    expect(hits).not_to_contain_text("chlorophyll")
+    expect(hits).not_to_contain_text("Roots")

@@ -67,3 +67,16 @@ def test_stop_ends_a_training_run_early(tab):
     stopped = step_shown()
     tab.wait_for_timeout(2_000)
     assert step_shown() == stopped < 1000  # nothing moves after Stop
+
+
+def test_a_link_routes_its_text_and_sets_the_lab_and_says_what_it_ignored(page, server):
+    page.set_default_timeout(TIMEOUT_MS)
+    page.goto(f"{server}/?tab=moe&text=A spider has eight legs.&capacity=0.5&seed=3&bogus=1")
+    expect(page.locator(".toast-body")).to_contain_text(
+        "Ignored from the link: bogus (this tab has no such setting)", timeout=TIMEOUT_MS
+    )
+    expect(page.locator("#moe-status")).to_contain_text("6 tokens through tiny-mixtral")
+    expect(page.locator("#moe-text textarea")).to_have_value("A spider has eight legs.")
+    page.get_by_role("tab", name="Routing lab").click()
+    expect(page.locator("#moe-capacity input[type=number]")).to_have_value("0.5")
+    expect(page.locator("#moe-lab-md")).to_contain_text("capacity C = ⌈0.5 · 32 · 2 / 8⌉ = 4")

@@ -20,3 +20,11 @@ def register_concepts(register):
             gpu={"attention_grid": 10, "attention_head": 10, "attention_positions": 10},
         )
     )
+
+
+@hookimpl
+def register_exercises(register):
+    from plugins.attention.exercises import EXERCISES  # records only: no torch until solved
+
+    for exercise in EXERCISES:
+        register(exercise)

@@ -3,12 +3,13 @@ reading the real models in capture.py, parameter counting in anatomy.py, the vie
 
 from __future__ import annotations
 
-import functools
 from collections.abc import Callable
 from pathlib import Path
 
 import gradio as gr
 
+from playground import share
+from playground.inputs import guard
 from playground.models import ModelUnavailable
 from plugins.attention import views
 from plugins.attention.views import (
@@ -53,21 +54,8 @@ def _model_choices() -> list[tuple[str, str]]:
     return choices
 
 
-def _guard(fn: Callable) -> Callable:
-    """The handler, with a refused input or an absent model answered as a gr.Error."""
-
-    @functools.wraps(fn)
-    def handler(*args):
-        try:
-            return fn(*args)
-        except (views.BadInput, ModelUnavailable) as exc:
-            raise gr.Error(str(exc)) from None
-
-    return handler
-
-
 on_grid, on_head, on_positions, on_anatomy, on_toy, on_toy_reset = (
-    _guard(fn)
+    guard(fn)
     for fn in (
         views.grid,
         views.head,
@@ -77,6 +65,67 @@ on_grid, on_head, on_positions, on_anatomy, on_toy, on_toy_reset = (
         views.toy_defaults,
     )
 )
+
+
+SNIPPET = '''"""The Attention tab's head, recomputed by transformers (an ML Playground export)."""
+import json
+
+import torch
+from transformers import {auto}, AutoTokenizer
+
+tokenizer = AutoTokenizer.from_pretrained({tokenizer!r})
+# float32 as the tab loads it (the config may say bfloat16); eager attention returns weights
+model = {auto}.from_pretrained({model!r}, dtype=torch.float32, attn_implementation="eager")
+text = {text!r}
+ids = tokenizer(text)["input_ids"]
+if len(ids) > {most}:  # the tab shows the first {most} tokens (an encoder keeps its last [SEP])
+    ids = ids[: {most} - 1] + ids[-1:] if ids[-1] == tokenizer.sep_token_id else ids[: {most}]
+layer, head, query = {layer}, {head}, {query}
+with torch.no_grad():
+    out = model(torch.tensor([ids]), output_attentions=True)
+weights = out.attentions[layer][0, head, query]  # (tokens,): what the query token attends to
+print(json.dumps({{
+    "input_ids": ids,
+    "weights": weights.tolist(),
+    "most_attended": int(weights.argmax()),
+}}))
+'''
+
+
+def export(text: str, model_id: str, layer: float, head: float, query: float, threshold: float):
+    """One head's weights for the chosen query token, and a transformers script that reads
+    the same weights from the model (the grid's other heads are exported by changing these)."""
+    try:
+        *_, layer, head, query = views.grid(text, model_id, layer, head, query)
+        views.head(text, model_id, layer, head, query, threshold)  # the same checks as on screen
+        r = views.run(model_id, text)
+    except (views.BadInput, ModelUnavailable) as exc:
+        raise gr.Error(str(exc)) from None
+    weights = r.captured.layers[layer].weights[head, query].float().cpu()
+    model, tokenizer = views.load(model_id)
+    ids, _ = views.tokenize(tokenizer, text)
+    numbers = {"input_ids": ids, "weights": weights.tolist(),
+               "most_attended": int(weights.argmax())}  # fmt: skip
+    rows = [[j, token, w] for j, (token, w) in enumerate(zip(r.tokens, weights.tolist(),
+                                                             strict=True))]  # fmt: skip
+    snippet = SNIPPET.format(
+        auto="AutoModel" if model_id == "minilm" else "AutoModelForCausalLM",
+        tokenizer=str(tokenizer.name_or_path), model=str(model.name_or_path), text=text,
+        most=MAX_TOKENS, layer=layer, head=head, query=query,
+    )  # fmt: skip
+    return share.Export(numbers, snippet, {"weights": (["j", "key token", "weight"], rows)})
+
+
+def toy_from_tokens(tokens: str, causal: bool):
+    """The playground head from its tokens' default vectors (a link carries only the tokens)."""
+    table = on_toy_reset(tokens)
+    return table, *on_toy(table, causal)
+
+
+def head_on_load(text, model_id, layer, head, query, threshold):
+    """The head the grid opens: its pickers kept in range of the model first, as the grid does."""
+    *_, layer, head, query = on_grid(text, model_id, layer, head, query)
+    return on_head(text, model_id, layer, head, query, threshold)
 
 
 def pick(layer: float, head: float, evt: gr.SelectData):
@@ -187,15 +236,21 @@ def build() -> gr.Blocks:
                 elem_id="attention-anatomy-table",
             )
 
-        with gr.Accordion("The code behind this tab: plugins/attention/attention.py", open=False):
-            gr.Code(MATH_SOURCE.read_text(), language="python", interactive=False)
+        def whole(what: str) -> Callable:
+            return lambda value: views.check_index(value, what)
 
-        # -- events ---------------------------------------------------------------------
+        state = {
+            "text": (text, views.check_text), "model": model, "layer": (layer, whole("Layer")),
+            "head": (head, whole("Head")), "query": (query, whole("Query token position")),
+            "threshold": threshold, "toy": (toy_tokens, views.check_toy_tokens),
+            "causal": toy_causal, "arch": arch, "context": (context, whole("Context length")),
+        }  # fmt: skip
         heavy = dict(concurrency_id=CONCURRENCY, show_progress="minimal")
         grid_run = dict(
             fn=on_grid, inputs=[text, model, layer, head, query],
             outputs=[status, grid, layer, head, query], **heavy,
         )  # fmt: skip
+        # -- events ---------------------------------------------------------------------
         head_run = dict(
             fn=on_head, inputs=[text, model, layer, head, query, threshold],
             outputs=[grid, heat, links, steps_md, vectors, bars, steps], **heavy,
@@ -212,12 +267,25 @@ def build() -> gr.Blocks:
             outputs=[toy_heat, toy_out, toy_md], concurrency_id=CONCURRENCY,
         )  # fmt: skip
 
-        tab.load(**grid_run, api_name="attention_grid").then(
+        # Once a link has set the controls: the grid, then every other section from them.
+        share.link(
+            tab, "attention", state, load=dict(**grid_run, api_name="attention_grid"),
+            also=[
+                {**head_run, "fn": head_on_load, "api_visibility": "private"},
+                {**position_run, "api_visibility": "private"},
+                {**anatomy_run, "api_visibility": "private"},
+                dict(fn=toy_from_tokens, inputs=[toy_tokens, toy_causal],
+                     outputs=[toy_table, *toy_run["outputs"]], api_visibility="private",
+                     concurrency_id=CONCURRENCY),
+            ],
+        )  # fmt: skip
+        share.export("attention", export, [text, model, layer, head, query, threshold], state,
+                     api_name="attention_export", concurrency_id=CONCURRENCY)  # fmt: skip
+        with gr.Accordion("The code behind this tab: plugins/attention/attention.py", open=False):
+            gr.Code(MATH_SOURCE.read_text(), language="python", interactive=False)
+        gr.on([text.submit, model.input], **grid_run, api_visibility="private").then(
             **head_run, api_name="attention_head"
         ).then(**position_run, api_name="attention_positions")
-        gr.on([text.submit, model.input], **grid_run, api_visibility="private").then(
-            **head_run, api_visibility="private"
-        ).then(**position_run, api_visibility="private")
         gr.on(
             [open_head.click, query.submit, threshold.release],
             **head_run,
@@ -227,12 +295,10 @@ def build() -> gr.Blocks:
             **head_run, api_visibility="private"
         )
 
-        tab.load(**anatomy_run, api_name="attention_anatomy")
-        gr.on([arch.input, context.submit], **anatomy_run, api_visibility="private")
+        gr.on([arch.input, context.submit], **anatomy_run, api_name="attention_anatomy")
 
-        tab.load(**toy_run, api_name="attention_playground")
         toy_tokens.submit(on_toy_reset, toy_tokens, toy_table, api_visibility="private").then(
             **toy_run, api_visibility="private"
         )
-        gr.on([toy_table.input, toy_causal.input], **toy_run, api_visibility="private")
+        gr.on([toy_table.input, toy_causal.input], **toy_run, api_name="attention_playground")
     return tab

@@ -14,6 +14,7 @@ from typing import Any, NamedTuple
 import numpy as np
 
 from playground import devices
+from playground.inputs import BadInput
 from plugins.attention import anatomy as anat
 from plugins.attention import figures
 
@@ -33,10 +34,6 @@ ANATOMY_MODELS = {
 }
 ANATOMY_CHOICES = [*anat.PRESETS, *ANATOMY_MODELS]
 CAPTURE_CACHE = 8
-
-
-class BadInput(ValueError):
-    """An input the tab refuses; the message says what is allowed."""
 
 
 # -- checking inputs --------------------------------------------------------------------------

@@ -1,37 +1,25 @@
 """Plotly figures for the diffusion tab: plain lists in, figures out (no torch here).
 
-Built with constructors and ``template="none"`` plus explicit colours: a named template is
-deep-copied per figure (~20 ms), and the timestep slider redraws the curves as it moves.
+The timestep slider redraws the curves as it moves, so figures take the cheap shared style of
+playground.plots.
 """
 
 from __future__ import annotations
 
 import plotly.graph_objects as go
 
-INK = "#111827"
-GRID = "#e5e7eb"
+from playground import plots
+from playground.plots import ACCENT, INK
+
 MUTED = "#cbd5e1"
 REAL = "#9ca3af"
-ACCENT = "#4f46e5"
 SCHEDULE_COLOURS = {"linear": "#f59e0b", "scaled-linear": "#10b981", "cosine": "#4f46e5"}
 TRAIL = "rgba(79, 70, 229, 0.25)"
 ARROW = "#ef4444"
 
 
 def _layout(title: str, height: int = 340, **axes) -> dict:
-    axis = dict(gridcolor=GRID, zerolinecolor=GRID, automargin=True)
-    return dict(
-        template="none",
-        title=dict(text=title, x=0.02),
-        height=height,
-        margin=dict(l=60, r=20, t=60, b=50),
-        paper_bgcolor="white",
-        plot_bgcolor="white",
-        font=dict(family="Inter, system-ui, sans-serif", size=12, color=INK),
-        legend=dict(orientation="h", y=1.02, x=1, xanchor="right", yanchor="bottom"),
-        xaxis={**axis, **axes.get("xaxis", {})},
-        yaxis={**axis, **axes.get("yaxis", {})},
-    )
+    return plots.layout(title, height, bottom=50, **axes)
 
 
 def signal_curves(curves: dict[str, list[float]], chosen: str, t: int) -> go.Figure:

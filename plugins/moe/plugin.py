@@ -21,3 +21,11 @@ def register_concepts(register):
             gpu={"moe_route": 10, "moe_compare": 20},
         )
     )
+
+
+@hookimpl
+def register_exercises(register):
+    from plugins.moe.exercises import EXERCISES  # records only: no torch until solved
+
+    for exercise in EXERCISES:
+        register(exercise)

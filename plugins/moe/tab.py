@@ -3,12 +3,12 @@ and training run in lab.py, reading the real model in capture.py, the views in v
 
 from __future__ import annotations
 
-import functools
-from collections.abc import Callable
 from pathlib import Path
 
 import gradio as gr
 
+from playground import share
+from playground.inputs import guard
 from plugins.moe import views
 from plugins.moe.views import (
     MAX_AUX,
@@ -53,20 +53,7 @@ piles tokens onto a few experts; the **load-balancing loss** $E \\sum_i f_i P_i$
 """
 
 
-def _guard(fn: Callable) -> Callable:
-    """The handler, with a refused input answered as a gr.Error."""
-
-    @functools.wraps(fn)
-    def handler(*args):
-        try:
-            return fn(*args)
-        except views.BadInput as exc:
-            raise gr.Error(str(exc)) from None
-
-    return handler
-
-
-on_route, on_compare, on_lab = (_guard(f) for f in (views.route, views.compare, views.routing_lab))
+on_route, on_compare, on_lab = (guard(f) for f in (views.route, views.compare, views.routing_lab))
 
 
 def on_train(experts, top_k, steps, aux, seed, progress=gr.Progress()):  # noqa: B008 (gradio)
@@ -79,6 +66,54 @@ def on_train(experts, top_k, steps, aux, seed, progress=gr.Progress()):  # noqa:
             yield figure, summary
     except views.BadInput as exc:
         raise gr.Error(str(exc)) from None
+
+
+SNIPPET = '''"""The MoE tab's routing, recomputed by transformers' Mixtral (a Playground export)."""
+import json
+
+import torch
+from transformers import AutoTokenizer, MixtralForCausalLM
+
+tokenizer = AutoTokenizer.from_pretrained({tokenizer!r})
+model = MixtralForCausalLM.from_pretrained({model!r}, dtype=torch.float32)
+ids = tokenizer({text!r})["input_ids"][:{most}]  # the tab reads the first {most} tokens
+with torch.no_grad():
+    out = model(torch.tensor([ids]), output_router_logits=True, use_cache=False)
+k = model.config.num_experts_per_tok
+experts, probabilities = [], []
+for logits in out.router_logits:  # one (tokens, experts) tensor per layer
+    top = logits.float().softmax(-1).topk(k, dim=-1)  # the router's choice for every token
+    experts.append(top.indices.tolist())
+    probabilities.append(top.values.tolist())
+print(json.dumps({{"input_ids": ids, "experts": experts, "probabilities": probabilities}}))
+'''
+
+
+def export(text: str) -> share.Export:
+    """Every layer's top-k experts for every token, and a script that reads them from
+    transformers' own Mixtral (``output_router_logits=True``)."""
+    try:
+        c = views.routed(text)
+    except views.BadInput as exc:
+        raise gr.Error(str(exc)) from None
+    lm = views.load(views.MOE_ID)
+    tops = [layer.logits.softmax(-1).topk(c.top_k, dim=-1) for layer in c.layers]
+    numbers = {
+        "input_ids": lm.tokenizer(text)["input_ids"][: views.MAX_TOKENS],
+        "experts": [top.indices.tolist() for top in tops],
+        "probabilities": [top.values.tolist() for top in tops],
+    }
+    rows = [
+        [layer, j, token, *top.indices[j].tolist(), *top.values[j].tolist()]
+        for layer, top in enumerate(tops)
+        for j, token in enumerate(c.tokens)
+    ]
+    heads = [f"expert {i + 1}" for i in range(c.top_k)] + [f"p {i + 1}" for i in range(c.top_k)]
+    snippet = SNIPPET.format(
+        tokenizer=str(lm.tokenizer.name_or_path), model=str(lm.model.name_or_path), text=text,
+        most=views.MAX_TOKENS,
+    )  # fmt: skip
+    return share.Export(numbers, snippet, {"routing": (["layer", "j", "token", *heads], rows)})
 
 
 def _slider(low, high, value, step, label, **kw):
@@ -179,14 +214,17 @@ def build() -> gr.Blocks:
                 label="Expert load over steps", show_label=False, elem_id="moe-train-plot"
             )
 
-        with gr.Accordion("The code behind this tab: plugins/moe/moe.py", open=False):
-            gr.Code(MATH_SOURCE.read_text(), language="python", interactive=False)
-
-        # -- events ---------------------------------------------------------------------
+        state = {
+            "text": (text, views.check_text), "prompt": prompt, "new": new_tokens,
+            "shape": shape, "tokens": tokens, "experts": experts, "k": top_k,
+            "capacity": capacity, "noise": noise, "seed": seed, "train_experts": t_experts,
+            "train_k": t_k, "steps": t_steps, "aux": t_aux, "train_seed": t_seed,
+        }  # fmt: skip
         heavy = dict(concurrency_id=CONCURRENCY, show_progress="minimal")
         route_run = dict(
             fn=on_route, inputs=[text], outputs=[status, maps, loads, verdict], **heavy
         )
+        # -- events ---------------------------------------------------------------------
         compare_run = dict(
             fn=on_compare, inputs=[prompt, new_tokens], outputs=[table, compare_md], **heavy
         )
@@ -196,12 +234,22 @@ def build() -> gr.Blocks:
             outputs=[lab_md, lab_map, lab_load, dropped],
             **heavy,
         )
-        tab.load(**route_run, api_name="moe_route").then(**compare_run, api_name="moe_compare")
+        # Once a link has set the controls: routing, the comparison and the lab. Training
+        # runs only when asked: a link restores its settings.
+        share.link(
+            tab,
+            "moe",
+            state,
+            load=dict(**route_run, api_name="moe_route"),
+            also=[{**run, "api_visibility": "private"} for run in (compare_run, lab_run)],
+        )
+        share.export("moe", export, [text], state, api_name="moe_export",
+                     concurrency_id=CONCURRENCY)  # fmt: skip
+        with gr.Accordion("The code behind this tab: plugins/moe/moe.py", open=False):
+            gr.Code(MATH_SOURCE.read_text(), language="python", interactive=False)
         gr.on([text.submit, route_btn.click], **route_run, api_visibility="private")
-        gr.on([prompt.submit, compare_btn.click], **compare_run, api_visibility="private")
-
-        tab.load(**lab_run, api_name="moe_lab")
-        gr.on([shape.input, seed.submit], **lab_run, api_visibility="private")
+        gr.on([prompt.submit, compare_btn.click], **compare_run, api_name="moe_compare")
+        gr.on([shape.input, seed.submit], **lab_run, api_name="moe_lab")
         for slider in (tokens, experts, top_k, capacity, noise):  # ~50 ms: follow the drag
             slider.change(**lab_run, trigger_mode="always_last", api_visibility="private")
 

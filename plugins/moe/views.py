@@ -12,6 +12,7 @@ from functools import lru_cache
 from typing import Any, NamedTuple
 
 from playground import devices
+from playground.inputs import BadInput, check_number
 from plugins.moe import figures
 
 MAX_TOKENS = 512  # the bundled models' context, and the lab's token limit
@@ -30,10 +31,6 @@ MOE_ID, DENSE_ID = "tiny-mixtral", "tiny-llama"
 CAPTURE_CACHE = 8
 
 
-class BadInput(ValueError):
-    """An input the tab refuses; the message says what is allowed."""
-
-
 # -- checking inputs --------------------------------------------------------------------------
 
 
@@ -43,19 +40,6 @@ def check_text(text: str | None, what: str = "text") -> str:
     if len(text) > MAX_TEXT_CHARS:
         raise BadInput(f"The {what} is {len(text):,} characters long; at most {MAX_TEXT_CHARS:,}.")
     return text
-
-
-def check_number(value: Any, what: str, low: float, high: float, *, whole: bool = False) -> float:
-    """A finite number in [low, high] (a whole one when ``whole``), or BadInput naming the range."""
-    kind = "a whole number" if whole else "a number"
-    allowed = f"{what} must be {kind} from {low:g} to {high:g}"
-    try:
-        number = float(value)
-    except (TypeError, ValueError):
-        raise BadInput(f"{allowed}, not {str(value)[:40]!r}.") from None
-    if not math.isfinite(number) or not low <= number <= high or (whole and number % 1):
-        raise BadInput(f"{allowed}, not {number:g}.")
-    return number
 
 
 def check_capacity(value: Any) -> float:
@@ -135,9 +119,14 @@ def _capture(device: str, text: str) -> Capture:
     return Capture(tokens, layers, capture.check(lm.model, layers), k, total)
 
 
+def routed(text: str) -> Capture:
+    """What the bundled MoE's routers did with ``text`` (cached: the view and the export)."""
+    return _capture(devices.device(), check_text(text))
+
+
 def route(text: str):
     """The bundled MoE's routing of ``text``: status, per-layer maps, loads, and our check."""
-    c = _capture(devices.device(), check_text(text))
+    c = routed(text)
     probs = [layer.logits.softmax(-1) for layer in c.layers]
     chosen = [p.topk(c.top_k, dim=-1).indices for p in probs]
     experts = probs[0].shape[-1]

@@ -134,3 +134,16 @@ def test_api_endpoints_answer(url):
 def test_api_refuses_an_out_of_range_head(url):
     event, message = testing.call_endpoint(url, "attention_head", (TEXT, "minilm", 0, 12, 1, 0.1))
     assert event == "error" and "from 0 to 11" in message
+
+
+@pytest.mark.parametrize(
+    ("model_id", "layer", "head", "query"), [("minilm", 1, 3, 0), ("tiny-llama", 2, 5, 4)]
+)
+def test_the_exported_script_reads_the_same_weights_from_transformers(model_id, layer, head, query):
+    from plugins.attention import tab
+
+    result = tab.export("A small cat sat on the warm mat.", model_id, layer, head, query, 0.1)
+    weights = result.numbers["weights"]
+    assert sum(weights) == pytest.approx(1, abs=1e-5) and result.numbers["input_ids"]
+    assert 'attn_implementation="eager"' in result.snippet
+    testing.check_snippet(result, atol=1e-5)

@@ -165,3 +165,19 @@ def test_text_to_image_says_why_it_is_not_available_here():
     assert "Not available here" in tab.t2i_note("tiny-sd")
     with pytest.raises(gr.Error, match=r"not available here: .*(GPU|cache)"):
         tab.text_to_image("tiny-sd", "a cat", 10, 0)
+
+
+@pytest.mark.parametrize(
+    ("schedule", "t"), [("linear", 250), ("scaled-linear", 1000), ("cosine", 0)]
+)
+def test_the_exported_script_reproduces_the_forward_process_with_diffusers(schedule, t):
+    from playground import testing
+
+    result = tab.export(None, 3, schedule, t, 7)
+    assert 0 <= result.numbers["alpha_bar"] <= 1
+    testing.check_snippet(result, atol=1e-5)
+
+
+def test_the_export_refuses_an_upload_it_cannot_reproduce():
+    with pytest.raises(gr.Error, match="clear your image"):
+        tab.export("/tmp/some.png", 0, "linear", 10, 0)

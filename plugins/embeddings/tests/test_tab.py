@@ -138,3 +138,17 @@ def test_static_vs_contextual_shows_both_distances():
 def test_bad_sentence_input_says_what_is_allowed(call, message):
     with pytest.raises(gr.Error, match=message):
         call()
+
+
+def test_the_exported_script_finds_the_same_words_with_sentence_transformers():
+    """One run of the script embeds the whole vocabulary again (about a minute on one core), so
+    one case takes every branch: raw vectors, a phrase outside the vocabulary, a distance."""
+    from playground import testing
+
+    args = ('2*paris - france + "eiffel tower"', True, "Euclidean distance", False, "", "PCA")
+    result = tab.export(*args)
+    table, *_ = tab.analogy(*args, no_progress)
+    assert result.numbers["words"] == words(table)
+    assert column(table, "Euclidean distance") == [round(s, 4) for s in result.numbers["scores"]]
+    assert "'eiffel tower'" in result.snippet and "normalise = False" in result.snippet
+    testing.check_snippet(result, atol=1e-4)

@@ -28,7 +28,8 @@ def call(client, api_name, *, prompt=PROMPT, settings=SETTINGS, count=4, pick=No
 def test_the_public_endpoints_are_the_tabs_main_actions(client):
     names = set(client.view_api(return_format="dict", print_info=False)["named_endpoints"])
     assert names == {f"/gpt_{verb}" for verb in
-                     ("start", "step", "run", "draws", "cache_timing", "compare")}  # fmt: skip
+                     ("start", "step", "run", "draws", "cache_timing", "compare", "export",
+                      "diff")}  # fmt: skip
 
 
 def test_start_then_step_keeps_the_sessions_path(client):

@@ -35,7 +35,8 @@ def values(**changes) -> list:
 
 
 def screen(outputs) -> dict:
-    names = ["trail", "position", "strip", "plot", "candidates", "path", "summary", "pick"]
+    names = ["trail", "position", "strip", "plot", "candidates", "path", "summary", "pick",
+             "generated"]  # fmt: skip
     return dict(zip(names, outputs, strict=True))
 
 

@@ -111,3 +111,12 @@ def test_training_collapses_without_the_aux_loss_and_stays_even_with_it():
 def test_training_refuses_bad_settings(args, message):
     with pytest.raises(gr.Error, match=message):
         next(tab.on_train(*args, progress=lambda *a, **k: None))
+
+
+def test_the_exported_script_reads_the_same_routing_from_transformers_mixtral():
+    from playground import testing
+
+    result = tab.export("The king and the queen met.")
+    assert len(result.numbers["experts"]) == len(result.numbers["probabilities"]) == 4
+    assert "output_router_logits=True" in result.snippet
+    testing.check_snippet(result, atol=1e-5)

@@ -1,0 +1,32 @@
+"""The playground's plot style, shared by every tab's plotly figures.
+
+Figures are built with this layout in one constructor call instead of a named template:
+applying "plotly_white" deep-copies the whole template, about 20 ms a figure — more than a
+model step in tabs that redraw on every token.
+"""
+
+from __future__ import annotations
+
+ACCENT = "#4f46e5"  # the theme's indigo
+INK = "#111827"
+GRID = "#e5e7eb"
+
+
+def layout(title: str, height: int = 340, *, bottom: int = 60, **extra) -> dict:
+    """A light layout: ``xaxis`` / ``yaxis`` in ``extra`` extend the gridded axes; the rest
+    (bargap, barmode, ...) is passed on as it is."""
+    axis = dict(gridcolor=GRID, zerolinecolor=GRID, automargin=True)
+    xaxis, yaxis = extra.pop("xaxis", {}), extra.pop("yaxis", {})
+    return dict(
+        template="none",
+        title=dict(text=title, x=0.02),
+        height=height,
+        margin=dict(l=60, r=20, t=60, b=bottom),
+        paper_bgcolor="white",
+        plot_bgcolor="white",
+        font=dict(family="Inter, system-ui, sans-serif", size=12, color=INK),
+        legend=dict(orientation="h", y=1.02, x=1, xanchor="right", yanchor="bottom"),
+        xaxis={**axis, **xaxis},
+        yaxis={**axis, **yaxis},
+        **extra,
+    )
