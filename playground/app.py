@@ -10,6 +10,9 @@ from playground.pages import CSS, HEAD, home_html, plugins_html
 
 TITLE = "ML Playground"
 QUEUE_MAX_SIZE = 64  # past this, waiting users are told the app is busy
+# Gradio writes an upload to disk before any tab sees it: refuse more than the largest any
+# tab takes (the LoRA adapter's 50 MB) right at the door.
+MAX_FILE_SIZE = "64mb"
 THEME = gr.themes.Soft(primary_hue="indigo", secondary_hue="amber")
 
 
@@ -50,6 +53,7 @@ def create_app(host: Host | None = None) -> gr.Blocks:
 
 def launch(app: gr.Blocks, **kwargs) -> None:
     """Launch with the playground's look (Gradio 6 takes theme, css and head at launch)."""
+    kwargs.setdefault("max_file_size", MAX_FILE_SIZE)
     app.launch(theme=THEME, css=CSS, head=HEAD, **kwargs)
 
 

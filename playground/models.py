@@ -78,9 +78,9 @@ def load_model(spec: ModelSpec, device: str) -> Any:
         raise ModelUnavailable(f"{spec.title} is not available here: {reason}")
     try:
         model = spec.load(device)
-    except OSError as exc:  # a hub model whose files went missing or cannot be fetched
-        if spec.source != "hub":
-            raise
+    except (OSError, ValueError) as exc:
+        # Files gone, unreachable or corrupt (the bundled loaders raise ValueError naming an
+        # unreadable file): every tab turns ModelUnavailable into a message, not a crash.
         raise ModelUnavailable(f"{spec.title} could not be loaded: {exc}") from exc
     inner = model.model if isinstance(model, LanguageModel) else model
     if hasattr(inner, "eval"):

@@ -57,7 +57,7 @@ def load_bundled_lm(folder: Path) -> Callable[[str], LanguageModel]:
         path = check_weights(folder)
         try:
             model = AutoModelForCausalLM.from_pretrained(
-                folder, dtype=torch.float32, attn_implementation="eager"
+                folder, dtype=torch.float32, attn_implementation="eager", use_safetensors=True
             )
         except Exception as exc:  # safetensors and transformers raise many kinds
             raise _unreadable(path, exc) from exc

@@ -109,7 +109,7 @@ def _fmt(x: float) -> str:
 
 
 def load_preset(name: str) -> tuple[str, str]:
-    if name not in PRESETS:
+    if not isinstance(name, str) or name not in PRESETS:  # a list is unhashable: check first
         raise gr.Error(f"Unknown preset {name!r}; choose one of: {', '.join(PRESETS)}.")
     return PRESETS[name]
 

@@ -75,8 +75,8 @@ def test_a_failed_write_leaves_no_half_file(model, device, tmp_path, monkeypatch
         raise OSError("disk full")
 
     monkeypatch.setattr(encoding, "save_file", broken)
-    with pytest.raises(OSError, match="disk full"):
-        encoding.load_or_build(model, device, SMALL, folder=tmp_path)
+    index = encoding.load_or_build(model, device, SMALL, folder=tmp_path)
+    assert index.words == list(SMALL)  # a full disk costs the cache, not the tab
     assert list(tmp_path.iterdir()) == []
 
 
