@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
+import ctypes
+import os
+import sys
+
 import gradio as gr
 
 from playground import devices, share
@@ -57,8 +62,22 @@ def launch(app: gr.Blocks, **kwargs) -> None:
     app.launch(theme=THEME, css=CSS, head=HEAD, **kwargs)
 
 
+MALLOC_ARENAS = 2  # glibc's malloc arenas for the whole process (see docs/reliability.md)
+M_ARENA_MAX = -8  # mallopt's parameter number in glibc's malloc.h
+
+
+def limit_malloc_arenas() -> None:
+    """Cap glibc's per-thread heaps, as MALLOC_ARENA_MAX=2 would: Gradio serves events from
+    up to 40 threads, and with an arena each, memory grew 25% under load instead of 4%."""
+    if os.environ.get("MALLOC_ARENA_MAX") or not sys.platform.startswith("linux"):
+        return
+    with contextlib.suppress(OSError, AttributeError):  # not glibc: nothing to cap
+        ctypes.CDLL("libc.so.6").mallopt(M_ARENA_MAX, MALLOC_ARENAS)
+
+
 def serve(app: gr.Blocks, host: Host, server_name: str, server_port: int, **kwargs) -> None:
     """Launch, warm the built concepts' heavy imports once the page is served, then block."""
+    limit_malloc_arenas()  # before the server's threads start allocating
     launch(
         app, server_name=server_name, server_port=server_port, prevent_thread_lock=True, **kwargs
     )
