@@ -114,7 +114,7 @@ class ModelRegistry:
     def spec(self, model_id: str) -> ModelSpec:
         try:
             return self._specs[model_id]
-        except KeyError:
+        except (KeyError, TypeError):  # TypeError: not even a string (a list from the API)
             known = ", ".join(sorted(self._specs)) or "none"
             raise KeyError(f"unknown model {model_id!r} (registered: {known})") from None
 
