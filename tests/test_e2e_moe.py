@@ -23,7 +23,9 @@ def test_route_a_sentence_and_our_layer_reproduces_the_model(tab):
     box = tab.locator("#moe-text textarea")
     box.fill("A spider has eight legs.")
     box.press("Enter")
-    expect(tab.locator("#moe-status")).to_contain_text("6 tokens through tiny-mixtral")
+    expect(tab.locator("#moe-status")).to_contain_text(
+        "6 tokens through tiny-mixtral", timeout=TIMEOUT_MS
+    )
     expect(tab.locator("#moe-maps .js-plotly-plot .heatmaplayer")).to_have_count(4)
     expect(tab.locator("#moe-check")).to_contain_text("Our layer reproduces the model")
     expect(tab.locator("#moe-check")).to_contain_text("100.0% of (token, layer) pairs")
@@ -75,7 +77,9 @@ def test_a_link_routes_its_text_and_sets_the_lab_and_says_what_it_ignored(page, 
     expect(page.locator(".toast-body")).to_contain_text(
         "Ignored from the link: bogus (this tab has no such setting)", timeout=TIMEOUT_MS
     )
-    expect(page.locator("#moe-status")).to_contain_text("6 tokens through tiny-mixtral")
+    expect(page.locator("#moe-status")).to_contain_text(
+        "6 tokens through tiny-mixtral", timeout=TIMEOUT_MS
+    )
     expect(page.locator("#moe-text textarea")).to_have_value("A spider has eight legs.")
     page.get_by_role("tab", name="Routing lab").click()
     expect(page.locator("#moe-capacity input[type=number]")).to_have_value("0.5")

@@ -20,7 +20,7 @@ def client():
 
 def test_the_public_endpoints_are_the_tabs_main_actions(client):
     names = set(client.view_api(return_format="dict", print_info=False)["named_endpoints"])
-    verbs = ("forward", "sample", "compare", "toy", "train", "text_to_image")
+    verbs = ("forward", "sample", "compare", "toy", "train", "text_to_image", "export", "diff")
     assert names == {f"/diffusion_{verb}" for verb in verbs}
 
 
