@@ -255,7 +255,7 @@ def build() -> gr.Blocks:
         with lab_column:
             share.link(tab, "quantization", lab_state,
                        load=dict(**lab_run, api_name="quantization_lab"))  # fmt: skip
-            share.export("quantization", export, lab_run["inputs"],
+            share.export("quantization", export, lab_run["inputs"], lab_state,
                          api_name="quantization_export", concurrency_id=CONCURRENCY)  # fmt: skip
         gr.on(
             [source.input, matrix.input, fmt.input, mapping.input, granularity.input, seed.submit],

@@ -126,3 +126,14 @@ def test_every_exercise_is_solved_on_the_real_model():
     assert answers["quantization-nf4-levels"].truth == 10
     assert answers["quantization-one-outlier"].truth == "It drops by more than 20 dB"
     assert all("**" in a.explanation for a in answers.values())
+
+
+def test_int8_against_int4_compares_the_errors_side_by_side():
+    from playground import compare
+
+    int8, int4 = list(LAB), list(LAB)
+    int8[3], int4[3] = "int8", "int4"
+    rows = {r.quantity: r for r in compare.diff(tab.export(*int8).numbers,
+                                                tab.export(*int4).numbers)}  # fmt: skip
+    assert float(rows["mse"].b) > float(rows["mse"].a) > 0  # 4 bits round coarser than 8
+    assert float(rows["snr_db"].delta) < 0
