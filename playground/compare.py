@@ -39,7 +39,7 @@ def _flat(x: Any) -> list[float] | None:
 
 
 def _fmt(x: float) -> str:
-    return f"{x:.4g}"
+    return f"{x:,.0f}" if float(x).is_integer() and abs(x) >= 1e4 else f"{x:.4g}"
 
 
 def kl_divergence(p: list[float], q: list[float]) -> float:

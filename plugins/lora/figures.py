@@ -47,7 +47,7 @@ def delta_w(delta, singular: list[float], rank: int, name: str) -> go.Figure:
     fig.update_yaxes(autorange="reversed", title_text="output d", row=1, col=1)
     fig.update_xaxes(title_text="input k", row=1, col=1)
     fig.update_xaxes(title_text=f"index (blue: the first r = {rank})", row=1, col=2)
-    fig.update_yaxes(type="log", row=1, col=2)
+    fig.update_yaxes(type="log", exponentformat="power", row=1, col=2)  # 10⁻¹⁵, not "1f"
     fig.update_layout(template="none", margin=dict(l=60, r=20, t=50, b=50), height=380,
                       showlegend=False)  # fmt: skip
     return fig

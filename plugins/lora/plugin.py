@@ -32,3 +32,11 @@ def register_commands(register):
             main=lazy("plugins.lora.cli:main"),
         )
     )
+
+
+@hookimpl
+def register_exercises(register):
+    from plugins.lora.exercises import EXERCISES  # records only: no torch until solved
+
+    for exercise in EXERCISES:
+        register(exercise)

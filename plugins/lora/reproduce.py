@@ -17,7 +17,7 @@ MIB = 2**20
 METHODS = {"full fine-tune": "full", "LoRA": "lora", "QLoRA (NF4 base)": "qlora"}
 PARTS = ("weights", "gradients", "adamw", "total")
 
-SNIPPET = '''"""The LoRA tab's plan, recounted with transformers and peft (an ML Playground export)."""
+SNIPPET = '''"""The LoRA tab's plan, recounted with transformers and peft (ML Playground export)."""
 import json
 
 import torch
@@ -75,8 +75,8 @@ numbers = {{"model": {model_id!r}, "rank": {rank}, "alpha": {alpha!r}, "dropout"
            "targets": {targets!r}, "trainable_parameters": trainable,
            "total_parameters": total, "trainable_percent": 100 * trainable / total}}
 for method, (weights, grads, state) in [("full", full), ("lora", lora), ("qlora", qlora)]:
-    numbers.update({{f"{{method}}_weights_mib": weights / MIB, f"{{method}}_gradients_mib": grads / MIB,
-                    f"{{method}}_adamw_mib": state / MIB,
+    numbers.update({{f"{{method}}_weights_mib": weights / MIB,
+                    f"{{method}}_gradients_mib": grads / MIB, f"{{method}}_adamw_mib": state / MIB,
                     f"{{method}}_total_mib": (weights + grads + state) / MIB}})
 print(json.dumps(numbers))
 # Train it: `playground lora-train ...` (the tab's command), or peft_model in your own loop.

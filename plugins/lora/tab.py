@@ -3,13 +3,12 @@ train.py, transfer learning in transfer.py, what each view shows in views.py."""
 
 from __future__ import annotations
 
-import functools
-from collections.abc import Callable
 from pathlib import Path
 
 import gradio as gr
 
 from playground import share
+from playground.inputs import guard
 from plugins.lora import views
 from plugins.lora.data import PROMPTS, STYLES
 from plugins.lora.views import (
@@ -44,21 +43,8 @@ Here the bundled Llama learns a new voice, live, on this machine.
 """
 
 
-def _guard(fn: Callable) -> Callable:
-    """The handler, with a refused input answered as a gr.Error."""
-
-    @functools.wraps(fn)
-    def handler(*args):
-        try:
-            return fn(*args)
-        except views.BadInput as exc:
-            raise gr.Error(str(exc)) from None
-
-    return handler
-
-
 on_plan, on_generate, on_inspect, on_merge, on_save, on_load, on_compare, on_transfer = (
-    _guard(f)
+    guard(f)
     for f in (
         views.plan,
         views.generate,
@@ -145,11 +131,11 @@ def build() -> gr.Blocks:
                 dropout = _slider(0, MAX_DROPOUT, 0, 0.05, "Dropout on the adapter's input")
                 targets = gr.CheckboxGroup(
                     list(TARGETS), value=list(TARGETS), label="Target modules",
-                    info="q, k, v, o: attention · gate, up, down: the MLP",
+                    info="q, k, v, o: attention · gate, up, down: the MLP", elem_id="lora-targets",
                 )  # fmt: skip
                 steps = _slider(MIN_STEPS, MAX_STEPS, 150, 10, "Steps", elem_id="lora-steps")
                 lr = gr.Number(3e-3, label="Learning rate (0, 1]", elem_id="lora-lr")
-                seed = gr.Number(0, label="Seed", minimum=0)
+                seed = gr.Number(0, label="Seed", minimum=0, elem_id="lora-seed")
             with gr.Column(scale=2):
                 plan_md = gr.Markdown(elem_id="lora-plan")
                 plan_table = gr.Dataframe(
@@ -235,9 +221,12 @@ def build() -> gr.Blocks:
         settings = [model, rank, alpha, dropout, targets, steps, lr, seed]
         plan_run = dict(fn=on_plan, inputs=settings, outputs=[plan_md, plan_table, cmd], **heavy)
         state = {"preset": preset, "model": model, "rank": rank, "alpha": alpha,
-                 "dropout": dropout, "targets": targets, "steps": steps, "lr": lr, "seed": seed}
+                 "dropout": dropout, "targets": targets, "steps": steps, "lr": lr,
+                 "seed": seed}  # fmt: skip
         share.link(tab, "lora", state, load=dict(**plan_run, api_name="lora_plan"))
-        share.export("lora", export, [*settings, run_state], state, api_name="lora_export",
+        # Compare only what changes the plan: steps, learning rate and seed do not
+        planned = {k: state[k] for k in ("model", "rank", "alpha", "dropout", "targets")}
+        share.export("lora", export, [*settings, run_state], planned, api_name="lora_export",
                      **heavy)  # fmt: skip
         for control in (rank, alpha, dropout, steps):
             control.change(**plan_run, trigger_mode="always_last", api_visibility="private")

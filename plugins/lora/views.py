@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from playground import devices
+from playground.inputs import BadInput, check_number
 from plugins.lora import figures
 
 MIN_RANK, MAX_RANK = 1, 64
@@ -36,10 +37,6 @@ TARGETS = ("q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down
 DEFAULT_MODEL = "tiny-llama"
 
 
-class BadInput(ValueError):
-    """An input the tab refuses; the message says what is allowed."""
-
-
 @dataclass(frozen=True)
 class Run:
     """A trained (or loaded) adapter, as the session keeps it."""
@@ -55,18 +52,6 @@ class Run:
 
 
 # -- checking inputs -------------------------------------------------------------------------
-
-
-def check_number(value: Any, what: str, low: float, high: float, *, whole: bool = False) -> float:
-    kind = "a whole number" if whole else "a number"
-    allowed = f"{what} must be {kind} from {low:g} to {high:g}"
-    try:
-        number = float(value)
-    except (TypeError, ValueError):
-        raise BadInput(f"{allowed}, not {str(value)[:40]!r}.") from None
-    if not math.isfinite(number) or not low <= number <= high or (whole and number % 1):
-        raise BadInput(f"{allowed}, not {number:g}.")
-    return number
 
 
 def check_lr(value: Any) -> float:
@@ -309,8 +294,16 @@ def layer_names(run: Run) -> list[str]:
     return sorted(
         {k.removeprefix(lora.PREFIX).removesuffix(".lora_A.weight") for k in run.tensors
          if k.endswith(".lora_A.weight")},
-        key=lambda n: (int(n.split(".")[2]) if n.split(".")[2].isdigit() else 0, n),
+        key=_layer_order,
     )  # fmt: skip
+
+
+def _layer_order(name: str) -> tuple[int, int, str]:
+    """By layer, then as the block runs: attention's q, k, v, o before the MLP."""
+    parts = name.split(".")
+    layer = next((int(p) for p in parts if p.isdigit()), 0)
+    kind = parts[-1]
+    return layer, TARGETS.index(kind) if kind in TARGETS else len(TARGETS), name
 
 
 def inspect(run, layer) -> tuple[Any, str]:

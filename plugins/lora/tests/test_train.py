@@ -79,20 +79,24 @@ def test_sampling_is_seeded_and_the_adapter_changes_the_text(llama, trained):
     assert a != train.sample(trained[-1].model, llama.tokenizer, prompt, seed=3, new_tokens=12)
 
 
+QLORA = train.TrainConfig(steps=8, targets=("q_proj", "v_proj"), batch=4, block=32, qlora=True)
+
+
+@pytest.fixture(scope="module")
+def plain_memory(llama, windows):
+    """The bytes a plain LoRA run with QLoRA's settings holds: one step measures them."""
+    cfg = train.TrainConfig(**{**QLORA.__dict__, "qlora": False, "steps": 1})
+    return list(train.train(llama.model, windows, cfg))[-1].memory
+
+
 @pytest.mark.parametrize("bnb", [True, False])
-def test_qlora_trains_on_an_nf4_base(llama, windows, monkeypatch, bnb):
+def test_qlora_trains_on_an_nf4_base(llama, windows, plain_memory, monkeypatch, bnb):
     if not bnb:  # where bitsandbytes is missing: our NF4 under our LoRA
         monkeypatch.setattr(train, "has_bitsandbytes", lambda: False)
-    cfg = train.TrainConfig(steps=8, targets=("q_proj", "v_proj"), batch=4, block=32, qlora=True)
-    final = list(train.train(llama.model, windows, cfg, report_every=100))[-1]
+    final = list(train.train(llama.model, windows, QLORA, report_every=100))[-1]
     assert final.backend.startswith("bitsandbytes") == bnb
     assert final.held_out[1] < final.held_out[0]
-    plain = list(
-        train.train(
-            llama.model, windows, train.TrainConfig(**{**cfg.__dict__, "qlora": False, "steps": 1})
-        )
-    )
-    assert final.memory.weights < 0.6 * plain[-1].memory.weights  # 4.5-bit decoder weights
+    assert final.memory.weights < 0.6 * plain_memory.weights  # 4.5-bit decoder weights
 
 
 def test_the_cli_trains_and_saves_a_peft_adapter(llama, tmp_path, capsys):

@@ -54,7 +54,8 @@ def test_text_limits():
         views.check_text("a line\n" * 40_000)
 
 
-def test_delta_w_has_rank_r_and_merging_changes_no_output(run):
+def test_delta_w_has_rank_r_and_merging_changes_no_output(run, monkeypatch):
+    monkeypatch.setattr(views, "TIMING_REPEATS", 2)  # the timings are shown, not checked here
     names = views.layer_names(run)
     assert names[0] == "model.layers.0.self_attn.q_proj" and len(names) == 8
     _, md = views.inspect(run, names[0])
@@ -93,11 +94,16 @@ def test_a_saved_adapter_loads_back_and_bad_uploads_are_refused(run, tmp_path):
         views.merge(None, "Arr!")
 
 
-def test_frozen_pretrained_features_transfer_and_random_ones_do_not():
-    from plugins.lora import transfer
-
-    encoder = views.load_encoder()
-    frozen = transfer.linear_probe(encoder, "frozen", 0)
-    random = transfer.linear_probe(transfer.random_encoder(encoder, 0), "random", 0)
-    assert frozen.accuracy >= 0.85 > 0.5 > random.accuracy
-    assert frozen.trainable == random.trainable == 384 * 4 + 4
+def test_transfer_table_frozen_and_fine_tuned_features_beat_random_ones():
+    rows, md = views.transfer(0)  # what the tab shows, at the shipped settings
+    methods = [row[0] for row in rows]
+    assert methods == [
+        "frozen MiniLM + linear head (300 steps)",
+        "random features + linear head (300 steps)",
+        "fine-tune everything (1 epoch, 10 AdamW steps)",  # 240 sentences, batches of 24
+    ]
+    frozen, random, full = (float(row[1].rstrip("%")) / 100 for row in rows)
+    assert frozen >= 0.85 > 0.5 > random
+    assert full >= 0.85 > random  # measured: 96.9% at seed 0
+    assert [row[3] for row in rows] == ["1,540", "1,540", "22,714,756"]
+    assert "240 training and 96 test sentences" in md
