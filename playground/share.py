@@ -167,7 +167,8 @@ def link(
     def from_address(request: gr.Request) -> list:
         values, ignored = restore(concept_id, state, dict(request.query_params))
         if ignored:
-            gr.Warning(f"Ignored from the link: {'; '.join(ignored)}.")
+            # Stays until closed: it explains why the page differs from the link it came from.
+            gr.Warning(f"Ignored from the link: {'; '.join(ignored)}.", duration=None)
         return [values[key] if key in values else gr.skip() for key in state]
 
     with gr.Row(elem_classes="pg-share"):
