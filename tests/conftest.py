@@ -31,11 +31,16 @@ def server(tmp_path_factory) -> Iterator[str]:
     proc.wait(timeout=30)
 
 
+EXPECT_TIMEOUT_MS = 20_000  # every tab computes on page load: a first result can take a while
+
+
 @pytest.fixture(scope="session")
 def browser():
     if not Path(CHROMIUM).exists():
         pytest.fail(f"{CHROMIUM} is missing: apt-get install -y chromium")
-    from playwright.sync_api import sync_playwright
+    from playwright.sync_api import expect, sync_playwright
+
+    expect.set_options(timeout=EXPECT_TIMEOUT_MS)  # Playwright's 5 s is tight on 2 cores
 
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
