@@ -68,7 +68,7 @@ def test_compare_puts_two_ranks_side_by_side(tab):
     rows = diff.fn('rank=32&targets=["q_proj"]', *SETTINGS["q and v, r=4"], None)
     by_name = {row[0]: row[1:] for row in rows}
     # r=32 on q alone: 4 layers · 32 · 384
-    assert by_name["trainable_parameters"] == ["1.229e+04", "4.915e+04", "3.686e+04"]
+    assert by_name["trainable_parameters"] == ["12,288", "49,152", "36,864"]
     assert by_name["total_parameters"][-1] == "0" and by_name["targets"][-1] == "differs"
     with pytest.raises(Exception, match="B's rank='99'"):
         diff.fn("rank=99", *SETTINGS["q and v, r=4"], None)
