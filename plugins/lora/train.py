@@ -89,6 +89,11 @@ def _bnb_quantize(model: nn.Module) -> None:
                 module.weight.data.clone(), requires_grad=False, quant_type="nf4",
                 compress_statistics=False, blocksize=nf4.BLOCK,
             )  # fmt: skip
+            # On CPUs with AVX512-BF16, bitsandbytes repacks the weight for a fused bf16 kernel
+            # at the first eval-mode forward (our held-out loss) and then uses it in training
+            # too; that kernel has no backward, so the gradient never flows through the frozen
+            # base. Keep the dequantizing path, whose gradients tests/test_train.py checks.
+            q.support_avx512bf16_for_cpu = False
             parent, _, child = name.rpartition(".")
             setattr(model.get_submodule(parent), child, q.to(module.weight.device))
 

@@ -99,6 +99,55 @@ def test_qlora_trains_on_an_nf4_base(llama, windows, plain_memory, monkeypatch, 
     assert final.memory.weights < 0.6 * plain_memory.weights  # 4.5-bit decoder weights
 
 
+def _lora_grads(model, ids) -> dict[str, torch.Tensor]:
+    model.train()
+    model.zero_grad()
+    model(input_ids=ids, labels=ids).loss.backward()
+    return {n: p.grad.clone() for n, p in model.named_parameters() if "lora_" in n}
+
+
+@pytest.mark.parametrize("avx512bf16", [False, True])
+def test_qlora_gradients_through_bitsandbytes_match_the_dequantized_weight(
+    llama, windows, monkeypatch, avx512bf16
+):
+    """The gradients that reach the adapters through bitsandbytes' NF4 base equal those through
+    a float copy holding the same dequantized weights, on the same batch. ``avx512bf16`` makes
+    bitsandbytes act as on a CPU with that instruction set, where it repacks the weight for a
+    kernel without a backward at the first eval-mode forward (train() first takes a held-out
+    loss in eval mode)."""
+    bnb = pytest.importorskip("bitsandbytes")
+    from bitsandbytes.functional import dequantize_4bit
+
+    monkeypatch.setattr(bnb.nn.modules, "has_avx512bf16", lambda: avx512bf16)
+    cfg = train.TrainConfig(**{**QLORA.__dict__, "steps": 1})
+    quantized, backend = train.lora_model(llama.model, cfg)
+    assert backend.startswith("bitsandbytes")
+    gen = torch.Generator().manual_seed(7)
+    with torch.no_grad():  # B = 0 at init would make every gradient of A zero: draw both
+        for name, param in quantized.named_parameters():
+            if "lora_" in name:
+                param.copy_(torch.randn(param.shape, generator=gen) * 0.05)
+    train.mean_loss(quantized, windows[:4])  # the eval-mode forward a run starts with
+
+    reference = copy.deepcopy(llama.model)
+    for name, module in quantized.base_model.model.named_modules():
+        if isinstance(module, bnb.nn.Linear4bit):
+            weight = dequantize_4bit(module.weight.data, module.weight.quant_state)
+            plain = name.removesuffix(".base_layer")  # peft wraps the targeted layers
+            reference.get_submodule(plain).weight.data.copy_(weight)
+    plain_cfg = train.TrainConfig(**{**cfg.__dict__, "qlora": False})
+    reference, _ = train.lora_model(reference, plain_cfg)
+    adapters = {n: p for n, p in quantized.state_dict().items() if "lora_" in n}
+    reference.load_state_dict(adapters, strict=False)  # the same A and B
+
+    ids = windows[:4]
+    ours, expected = _lora_grads(quantized, ids), _lora_grads(reference, ids)
+    assert ours.keys() == expected.keys() and ours
+    for name, grad in expected.items():
+        assert grad.abs().max() > 0, name
+        torch.testing.assert_close(ours[name], grad, rtol=1e-4, atol=1e-6, msg=name)
+
+
 def test_the_cli_trains_and_saves_a_peft_adapter(llama, tmp_path, capsys):
     text = tmp_path / "style.txt"
     text.write_text(data.style_text("Recipe steps"))
