@@ -110,25 +110,33 @@ def test_every_analogy_word_is_in_the_vocabulary(word_index):
     assert not missing
 
 
+TIE = 1e-5  # cosines this close are a tie: their order depends on summation order (threads)
+
+
 @pytest.mark.parametrize("exclude", [True, False])
 def test_analogy_accuracy_agrees_with_semantic_search(word_index, exclude):
+    """Our top 5 are sentence-transformers' top 5 up to ties: rank by rank the cosines agree,
+    and a hit or miss may differ from the reference only where the answer ties a neighbour."""
     acc = analogies.evaluate(word_index, exclude)
     unit = word_index.unit.cpu()
-    top1 = top5 = 0
+    top1 = [0, 0]  # the fewest and the most hits that ties allow
+    top5 = [0, 0]
     for (_, a, b, c, d), answers in zip(analogies.items(), acc.answers, strict=True):
         rows = [word_index.rows[w] for w in (a, b, c)]
         query = unit[rows[1]] - unit[rows[0]] + unit[rows[2]]
         hits = util.semantic_search(query[None], unit, top_k=8)[0]
-        found = [
-            word_index.words[h["corpus_id"]]
-            for h in hits
-            if not exclude or h["corpus_id"] not in rows
-        ]
-        assert answers == found[:5]
-        top1 += found[0] == d
-        top5 += d in found[:5]
+        ref = [h["score"] for h in hits if not exclude or h["corpus_id"] not in rows][:5]
+        cosine = util.cos_sim(query[None], unit)[0]
+        ours = [float(cosine[word_index.rows[w]]) for w in answers]
+        assert ours == pytest.approx(ref, abs=TIE), (a, b, c, answers)
+        if exclude:
+            assert not {a, b, c} & set(answers)
+        target = float(cosine[word_index.rows[d]])
+        for counts, last in ((top1, ref[0]), (top5, ref[4])):
+            counts[0] += target > last + TIE
+            counts[1] += target >= last - TIE
     n = len(analogies.items())
-    assert (acc.top1, acc.top5) == (top1 / n, top5 / n)
+    assert top1[0] <= acc.top1 * n <= top1[1] and top5[0] <= acc.top5 * n <= top5[1]
     assert acc.top5 >= acc.top1
 
 
