@@ -25,11 +25,14 @@ CHROMIUM_ARGS = [
 START_TIMEOUT_S = 90
 
 
-def start_server(*args: str, env: dict[str, str] | None = None) -> tuple[subprocess.Popen, str]:
-    """Run `python -m playground serve` on a free port and wait until it serves a page."""
+def start_server(
+    *args: str, env: dict[str, str] | None = None, log_path: Path | None = None
+) -> tuple[subprocess.Popen, str]:
+    """Run `python -m playground serve` on a free port and wait until it serves a page; its
+    output goes to ``log_path`` when given (for tests that read the server's log)."""
     port = free_port()
     # A file, not a pipe: nobody reads a pipe here, and a full one would stall the server.
-    log = tempfile.TemporaryFile("w+")  # noqa: SIM115 (lives as long as the server)
+    log = open(log_path, "w+") if log_path else tempfile.TemporaryFile("w+")  # noqa: SIM115
     proc = subprocess.Popen(
         [sys.executable, "-m", "playground", "serve", "--port", str(port), *args],
         env={**os.environ, "HF_HUB_OFFLINE": "1", **(env or {})},
