@@ -9,7 +9,7 @@ import sys
 
 import gradio as gr
 
-from playground import devices, share
+from playground import devices, errors, share
 from playground.host import Host, load
 from playground.pages import CSS, HEAD, home_html, plugins_html
 
@@ -38,6 +38,7 @@ def create_app(host: Host | None = None) -> gr.Blocks:
                     blocks.render()
                     if exercises := host.exercises(concept.id):
                         share.exercises(concept.id, exercises)
+                        errors.wrap(app, concept.title)  # the exercises just added
             with gr.Tab("Plugins", id="plugins", elem_id="tab-plugins"):
                 gr.HTML(plugins_html(host.plugins.values()), elem_id="plugin-table")
 
@@ -52,6 +53,7 @@ def create_app(host: Host | None = None) -> gr.Blocks:
             return gr.Tabs(selected=tab) if tab else gr.Tabs(), concept_map
 
         app.load(on_load, None, [tabs, concept_map], api_visibility="private")
+    errors.wrap(app, TITLE)
     app.queue(max_size=QUEUE_MAX_SIZE)
     return app
 
@@ -78,6 +80,7 @@ def limit_malloc_arenas() -> None:
 def serve(app: gr.Blocks, host: Host, server_name: str, server_port: int, **kwargs) -> None:
     """Launch, warm the built concepts' heavy imports once the page is served, then block."""
     limit_malloc_arenas()  # before the server's threads start allocating
+    errors.configure_logging()
     launch(
         app, server_name=server_name, server_port=server_port, prevent_thread_lock=True, **kwargs
     )
