@@ -39,6 +39,10 @@ class Concept:
     # host wraps that endpoint's function, in every event that runs it, with spaces.GPU;
     # elsewhere it is left alone. Name only what touches the device: each call costs quota.
     gpu: dict[str, int] = field(default_factory=dict, hash=False)
+    # Cheap arguments for the contract's calls "at the defaults" where the defaults are long
+    # work (a 150-step training run): endpoint api_name -> {input label: value}. The app never
+    # reads it; `playground.testing` uses it in every call it makes to that endpoint.
+    quick: dict[str, dict[str, Any]] = field(default_factory=dict, hash=False)
     plugin: str = field(default="", compare=False)  # filled in by the host: who registered it
 
     def __post_init__(self) -> None:
@@ -53,6 +57,12 @@ class Concept:
             raise ValueError(f"concept {self.id!r} needs a title and a one-sentence summary")
         if not callable(self.build):
             raise TypeError(f"concept {self.id!r}: build must be a callable returning gr.Blocks")
+        for api_name in self.quick:
+            if not str(api_name).startswith(f"{self.id}_"):
+                raise ValueError(
+                    f"concept {self.id!r}: quick names {api_name!r}, not one of its endpoints "
+                    f"('{self.id}_<verb>')"
+                )
         for api_name, seconds in self.gpu.items():
             if not str(api_name).startswith(f"{self.id}_"):
                 raise ValueError(

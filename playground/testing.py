@@ -21,7 +21,7 @@ import pkgutil
 import socket
 import subprocess
 import sys
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -108,13 +108,31 @@ def plugin_package(host: Host, name: str) -> str:
     return module.rsplit(".", 1)[0] if "." in module else module
 
 
-def check_keeps_serving(url: str, blocks: gr.Blocks) -> None:
+def defaults(fn: Any, quick: Mapping[str, Mapping[str, Any]]) -> tuple:
+    """An endpoint's arguments at its inputs' defaults, but for the concept's ``quick`` ones
+    (cheap values where a default is long work); a ``quick`` label no input has fails."""
+    overrides = dict(quick.get(fn.api_name, {}))
+    values = []
+    for component in fn.inputs:
+        label = getattr(component, "label", None)
+        values.append(overrides.pop(label) if label in overrides else component.value)
+    assert not overrides, f"{fn.api_name}: quick names no input {', '.join(map(repr, overrides))}"
+    return tuple(values)
+
+
+def _public(blocks: gr.Blocks) -> list[Any]:
+    return [fn for fn in blocks.fns.values() if fn.api_visibility == "public" and fn.api_name]
+
+
+def check_keeps_serving(
+    url: str, blocks: gr.Blocks, quick: Mapping[str, Mapping[str, Any]] | None = None
+) -> None:
     """After bad input the server still answers: every public endpoint, called with the
-    inputs' defaults, gets an answer (a result, or a gr.Error message for an empty default)."""
-    for fn in blocks.fns.values():
-        if fn.api_visibility == "public" and fn.api_name:
-            event, data = call_endpoint(url, fn.api_name, tuple(c.value for c in fn.inputs))
-            assert event == "complete" or (event == "error" and data), (fn.api_name, event)
+    inputs' defaults (``quick`` where given), gets an answer (a result, or a gr.Error message
+    for an empty default)."""
+    for fn in _public(blocks):
+        event, data = call_endpoint(url, fn.api_name, defaults(fn, quick or {}))
+        assert event == "complete" or (event == "error" and data), (fn.api_name, event, data)
 
 
 # -- bad input ---------------------------------------------------------------------------
@@ -153,16 +171,17 @@ def _bad_values(component: Any) -> list[tuple[Any, str, bool]]:
     return []
 
 
-def bad_inputs(blocks: gr.Blocks) -> list[BadInput]:
-    """One call per (public endpoint, input, bad value), other inputs at their defaults."""
+def bad_inputs(
+    blocks: gr.Blocks, quick: Mapping[str, Mapping[str, Any]] | None = None
+) -> list[BadInput]:
+    """One call per (public endpoint, input, bad value), other inputs at their defaults
+    (``quick`` where given)."""
     cases = []
-    for fn in blocks.fns.values():
-        if fn.api_visibility != "public" or not fn.api_name:
-            continue
-        defaults = tuple(c.value for c in fn.inputs)
+    for fn in _public(blocks):
+        base = defaults(fn, quick or {})
         for i, component in enumerate(fn.inputs):
             for value, what, must_fail in _bad_values(component):
-                args = (*defaults[:i], value, *defaults[i + 1 :])
+                args = (*base[:i], value, *base[i + 1 :])
                 label = getattr(component, "label", None) or type(component).__name__
                 cases.append(BadInput(fn.api_name, args, f"{label}: {what}", must_fail))
     return cases
@@ -279,5 +298,5 @@ def check_plugin(name: str) -> None:
     for concept in host.concepts:
         blocks = build_concept(concept)
         with serving(blocks) as url:
-            check_bad_inputs(url, bad_inputs(blocks))
-            check_keeps_serving(url, blocks)
+            check_bad_inputs(url, bad_inputs(blocks, concept.quick))
+            check_keeps_serving(url, blocks, concept.quick)

@@ -64,11 +64,11 @@ def test_every_endpoint_answers_bad_input_with_a_message_and_keeps_serving(plugi
     _, host = plugin
     for concept in host.concepts:
         blocks = testing.build_concept(concept)
-        cases = testing.bad_inputs(blocks)
+        cases = testing.bad_inputs(blocks, concept.quick)
         assert any(case.must_fail for case in cases)
         with testing.serving(blocks) as url:
             testing.check_bad_inputs(url, cases)
-            testing.check_keeps_serving(url, blocks)
+            testing.check_keeps_serving(url, blocks, concept.quick)
 
 
 def test_no_network_refuses_to_leave_the_machine():

@@ -79,15 +79,17 @@ def test_a_plugin_broken_at_any_stage_leaves_every_other_tab_serving(every_kind_
         assert [e.stage for e in host.plugins[name].errors] == [stage], name
     assert host.plugins["raises_in_event"].ok  # its failure shows only when the event runs
     with testing.serving(app) as url:
-        event, _ = testing.call_endpoint(url, "boom_explode", ("hi",))
-        assert event == "error"  # the broken event answers (with no message), never hangs
+        event, data = testing.call_endpoint(url, "boom_explode", ("hi",))
+        assert event == "error" and "Boom hit an unexpected error (error id" in data
         assert testing.call_endpoint(url, "boom_echo", ("still here",)) == (
             "complete",
             ["still here"],
         )
+        quick = {name: args for c in host.concepts for name, args in c.quick.items()}
         for fn in app.fns.values():  # every other public endpoint of every tab, at its defaults
             if fn.api_visibility == "public" and fn.api_name and fn.api_name != "boom_explode":
-                event, data = testing.call_endpoint(url, fn.api_name, [c.value for c in fn.inputs])
+                args = testing.defaults(fn, quick)
+                event, data = testing.call_endpoint(url, fn.api_name, args)
                 assert event == "complete" or (event == "error" and data), (fn.api_name, event)
         assert testing.call_endpoint(url, "sample_greet", ("Ada",)) == (
             "complete",

@@ -16,6 +16,12 @@ def register_concepts(register):
             area="deep-learning",
             preload=("plugins.diffusion.views",),
             bench=lazy("plugins.diffusion.bench:cases"),
+            quick={
+                "diffusion_sample": {"Steps": 5, "Samples": 1},
+                "diffusion_compare": {"Steps: DDIM, Euler, DPM++": 5, "DDPM steps": 10},
+                "diffusion_toy": {"Points": 50, "DDIM steps": 5},
+                "diffusion_train": {"Training steps": 5},
+            },
             # ZeroGPU: a 16-sample grid is a second; DDPM's 1000 steps and SD take longer
             gpu={
                 "diffusion_sample": 30,

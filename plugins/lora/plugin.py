@@ -19,6 +19,7 @@ def register_concepts(register):
             bench=lazy("plugins.lora.bench:cases"),
             # ZeroGPU: a training run is capped at 180 s; the views are a few forwards
             gpu={"lora_train": 180, "lora_qlora": 180, "lora_generate": 20, "lora_merge": 20},
+            quick={"lora_train": {"Steps": 10}, "lora_qlora": {"Steps": 10}},
         )
     )
 

@@ -19,6 +19,7 @@ def register_concepts(register):
             # ZeroGPU: a forward of tiny-mixtral, or two short decodes. The lab and its
             # training run are small CPU tensors and never touch the device.
             gpu={"moe_route": 10, "moe_compare": 20},
+            quick={"moe_train": {"Steps": 10}, "moe_compare": {"New tokens": 4}},
         )
     )
 

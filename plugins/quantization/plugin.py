@@ -16,6 +16,11 @@ def register_concepts(register):
             area="llm",
             preload=("plugins.quantization.views", "plugins.quantization.llm"),
             bench=lazy("plugins.quantization.bench:cases"),
+            quick={
+                "quantization_qat": {"QAT steps": 2},
+                "quantization_scope": {"New tokens": 4},
+                "quantization_ptq": {"Calibration samples": 2, "New tokens": 4},
+            },
         )
     )
 
