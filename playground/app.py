@@ -9,7 +9,7 @@ import sys
 
 import gradio as gr
 
-from playground import devices, errors, share
+from playground import devices, errors, opening, share, zerogpu
 from playground.host import Host, load
 from playground.pages import CSS, HEAD, home_html, plugins_html
 
@@ -41,6 +41,11 @@ def create_app(host: Host | None = None) -> gr.Blocks:
                         errors.wrap(app, concept.title)  # the exercises just added
             with gr.Tab("Plugins", id="plugins", elem_id="tab-plugins"):
                 gr.HTML(plugins_html(host.plugins.values()), elem_id="plugin-table")
+        with gr.Row(visible="hidden"):  # each tab's opener: tabs.js clicks it on first show
+            for concept, blocks in built:
+                heads = opening.defer(app, blocks, concept.id)
+                if concept.shared_view:
+                    opening.share_views(app, heads)
 
         def on_load(request: gr.Request) -> tuple[gr.Tabs, str]:
             # Open the tab a link names; without one, leave alone whatever the user clicked.
@@ -85,4 +90,6 @@ def serve(app: gr.Blocks, host: Host, server_name: str, server_port: int, **kwar
         app, server_name=server_name, server_port=server_port, prevent_thread_lock=True, **kwargs
     )
     host.preload(host.built)
+    if not zerogpu.on_zerogpu():  # there every call would spend GPU quota
+        opening.warm_in_background(app)
     app.block_thread()

@@ -39,6 +39,9 @@ class Concept:
     # host wraps that endpoint's function, in every event that runs it, with spaces.GPU;
     # elsewhere it is left alone. Name only what touches the device: each call costs quota.
     gpu: dict[str, int] = field(default_factory=dict, hash=False)
+    # Whether the tab's first view at given settings is the same for every visitor: the host
+    # then computes it once per process and serves it from memory (playground/opening.py).
+    shared_view: bool = True
     # Cheap arguments for the contract's calls "at the defaults" where the defaults are long
     # work (a 150-step training run): endpoint api_name -> {input label: value}. The app never
     # reads it; `playground.testing` uses it in every call it makes to that endpoint.

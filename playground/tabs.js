@@ -1,5 +1,6 @@
 // Links on the home page switch tabs in place; clicking a tab keeps ?tab= in the address bar,
-// so a copied link opens the same tab. Tabs that do not fit the bar sit in Gradio's "More
+// so a copied link opens the same tab. A concept's tab computes when it is first shown: its
+// hidden opener button (playground/opening.py) is clicked once, on the first visit. Tabs that do not fit the bar sit in Gradio's "More
 // tabs" menu, whose buttons carry only their title: the home page's cards map titles to ids.
 const HOST_TABS = { Home: "home", Plugins: "plugins" };
 
@@ -14,6 +15,27 @@ function overflowButton(title) {
   return [...document.querySelectorAll(".overflow-dropdown button")].find(
     (b) => b.innerText.trim() === title,
   );
+}
+
+const opened = new Set();
+
+function openTab(tab) {
+  const opener = document.getElementById(`pg-open-${tab}`);
+  if (!opener || opened.has(tab)) return; // Home, Plugins, or already open
+  opened.add(tab);
+  opener.click();
+}
+
+// A deep link's tab opens once Gradio has rendered the page (the openers then exist).
+const linked = new URLSearchParams(location.search).get("tab");
+if (linked) {
+  const waiting = new MutationObserver(() => {
+    if (document.getElementById(`pg-open-${linked}`)) {
+      waiting.disconnect();
+      openTab(linked);
+    }
+  });
+  waiting.observe(document.documentElement, { childList: true, subtree: true });
 }
 
 document.addEventListener("click", (event) => {
@@ -35,5 +57,7 @@ document.addEventListener("click", (event) => {
   } else if (moreButton) {
     tab = tabByTitle(moreButton.innerText.trim());
   }
-  if (tab) history.replaceState(null, "", `?tab=${encodeURIComponent(tab)}`);
+  if (!tab) return;
+  history.replaceState(null, "", `?tab=${encodeURIComponent(tab)}`);
+  openTab(tab);
 });

@@ -285,6 +285,49 @@ def check_exercises(host: Host) -> None:
             assert math.isfinite(float(answer.truth)), f"{exercise.id}: {answer.truth!r}"
 
 
+def _comparable(value: Any) -> Any:
+    """A value as plain data, to compare two computations of the same view."""
+    if isinstance(value, (list, tuple)):
+        return [_comparable(v) for v in value]
+    if isinstance(value, dict):
+        return {str(k): _comparable(v) for k, v in value.items()}
+    for method in ("to_plotly_json", "get_config"):  # a figure; a component as an update
+        if callable(getattr(value, method, None)):
+            return json.loads(json.dumps(getattr(value, method)(), default=str))
+    if hasattr(value, "to_dict") and hasattr(value, "columns"):  # a pandas table
+        return value.to_dict("split")
+    if hasattr(value, "tobytes"):  # numpy arrays, PIL images
+        return (getattr(value, "shape", None) or getattr(value, "size", None), value.tobytes())
+    return value
+
+
+def check_shared_view(concept: Concept) -> None:
+    """The tab's first view served from the host's shared cache (playground.opening) equals a
+    fresh computation, event by event, at the controls' defaults."""
+    from playground import opening
+
+    if not concept.shared_view:
+        return
+    import gradio as gr
+
+    blocks = build_concept(concept)
+    heads = [fn for fn in blocks.fns.values() if (blocks._id, "load") in fn.targets]
+    checked = 0
+    for fn in opening.chain(blocks, heads):
+        args = tuple(getattr(c, "value", None) for c in fn.inputs)
+        stateful = any(isinstance(c, gr.State) for c in fn.outputs)  # the host never shares it
+        if fn.fn is None or stateful or not opening.shareable(fn.fn, args):
+            continue
+        view = opening.shared(fn.fn)
+        first, again = view(*args), view(*args)
+        fresh = fn.fn(*args)
+        assert _comparable(again) == _comparable(first) == _comparable(fresh), (
+            f"{concept.id}: {fn.name}'s shared first view differs from a fresh computation"
+        )
+        checked += 1
+    assert checked or not heads, f"{concept.id}: no first-view event could be shared"
+
+
 # -- everything --------------------------------------------------------------------------
 
 
@@ -296,6 +339,7 @@ def check_plugin(name: str) -> None:
     check_no_gradio_outside_tab(plugin_package(host, name))
     check_exercises(host)
     for concept in host.concepts:
+        check_shared_view(concept)
         blocks = build_concept(concept)
         with serving(blocks) as url:
             check_bad_inputs(url, bad_inputs(blocks, concept.quick))

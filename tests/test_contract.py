@@ -76,3 +76,9 @@ def test_no_network_refuses_to_leave_the_machine():
 
     with testing.no_network(), pytest.raises(AssertionError, match="network"):
         socket.create_connection(("192.0.2.1", 80), timeout=0.1)  # TEST-NET-1: never routed
+
+
+def test_every_first_view_is_shared_only_where_it_equals_a_fresh_one(plugin):
+    _, host = plugin
+    for concept in host.concepts:
+        testing.check_shared_view(concept)

@@ -15,6 +15,7 @@ def register_concepts(register):
             order=20,
             area="llm",
             preload=("plugins.gpt.trail",),
+            shared_view=False,  # its first view is the visitor's own decode trail (a State)
             bench=lazy("plugins.gpt.bench:cases"),
             # ZeroGPU: tiny-llama steps take milliseconds; a hub model's 256 tokens, seconds
             gpu={
