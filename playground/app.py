@@ -9,7 +9,7 @@ import sys
 
 import gradio as gr
 
-from playground import devices, errors, opening, share, zerogpu
+from playground import devices, errors, lanes, opening, share, zerogpu
 from playground.host import Host, load
 from playground.pages import CSS, HEAD, home_html, plugins_html
 
@@ -86,6 +86,7 @@ def serve(app: gr.Blocks, host: Host, server_name: str, server_port: int, **kwar
     """Launch, warm the built concepts' heavy imports once the page is served, then block."""
     limit_malloc_arenas()  # before the server's threads start allocating
     errors.configure_logging()
+    lanes.share_cores()
     launch(
         app, server_name=server_name, server_port=server_port, prevent_thread_lock=True, **kwargs
     )

@@ -42,6 +42,12 @@ class Concept:
     # Whether the tab's first view at given settings is the same for every visitor: the host
     # then computes it once per process and serves it from memory (playground/opening.py).
     shared_view: bool = True
+    # Endpoints that are long jobs (training runs, 1 000-step samplers): the host runs them,
+    # in every event that calls them, in a few process-wide slots, one per visitor at a time.
+    long: tuple[str, ...] = ()
+    # How many of its other events may run at once. Raise it only where they share nothing
+    # mutable (eval-mode models under no_grad, a generator per request), and say why.
+    parallel: int = 1
     # Cheap arguments for the contract's calls "at the defaults" where the defaults are long
     # work (a 150-step training run): endpoint api_name -> {input label: value}. The app never
     # reads it; `playground.testing` uses it in every call it makes to that endpoint.
@@ -60,10 +66,16 @@ class Concept:
             raise ValueError(f"concept {self.id!r} needs a title and a one-sentence summary")
         if not callable(self.build):
             raise TypeError(f"concept {self.id!r}: build must be a callable returning gr.Blocks")
-        for api_name in self.quick:
+        if (
+            isinstance(self.parallel, bool)
+            or not isinstance(self.parallel, int)
+            or (self.parallel < 1)
+        ):
+            raise ValueError(f"concept {self.id!r}: parallel must be a whole number ≥ 1")
+        for api_name in (*self.quick, *self.long):
             if not str(api_name).startswith(f"{self.id}_"):
                 raise ValueError(
-                    f"concept {self.id!r}: quick names {api_name!r}, not one of its endpoints "
+                    f"concept {self.id!r}: quick/long name {api_name!r}, not one of its endpoints "
                     f"('{self.id}_<verb>')"
                 )
         for api_name, seconds in self.gpu.items():

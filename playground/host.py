@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING, Any, Literal
 
 import pluggy
 
-from playground import errors, hookspecs, zerogpu
+from playground import errors, hookspecs, lanes, zerogpu
 from playground.concept import Command, Concept
 from playground.exercise import Exercise
 from playground.models import IMPORTING, REGISTRY, ModelRegistry, ModelSpec
@@ -210,6 +210,7 @@ class Host:
                 blocks = concept.build()
                 check_endpoints(concept.id, blocks)
                 zerogpu.wrap(concept, blocks)  # checks the gpu names everywhere, wraps on ZeroGPU
+                lanes.apply(concept, blocks)
                 errors.wrap(blocks, concept.title)  # outermost: whatever fails gets a message
             except Exception as exc:
                 self.plugins[concept.plugin].fail("build", exc, f"concept {concept.id!r}: ")

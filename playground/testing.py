@@ -25,7 +25,7 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from playground import zerogpu
+from playground import lanes, zerogpu
 from playground.host import Host, check_endpoints, discovered_entry_points, load
 from playground.models import ModelRegistry
 
@@ -81,6 +81,7 @@ def build_concept(concept: Concept) -> gr.Blocks:
         blocks = concept.build()
     check_endpoints(concept.id, blocks)
     zerogpu.targets(concept, blocks)
+    lanes.functions(concept, blocks, concept.long)
     return blocks
 
 

@@ -16,6 +16,7 @@ def register_concepts(register):
             area="deep-learning",
             preload=("plugins.diffusion.views",),
             bench=lazy("plugins.diffusion.bench:cases"),
+            long=("diffusion_compare", "diffusion_train", "diffusion_text_to_image"),
             quick={
                 "diffusion_sample": {"Steps": 5, "Samples": 1},
                 "diffusion_compare": {"Steps: DDIM, Euler, DPM++": 5, "DDPM steps": 10},

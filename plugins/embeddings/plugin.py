@@ -12,6 +12,8 @@ def register_concepts(register):
             summary="Do arithmetic on a real model's word vectors (king − man + woman), search "
             "nearest neighbours, and compare sentences by dot product and cosine.",
             build=lazy("plugins.embeddings.tab:build"),
+            # MiniLM encodes under inference_mode in eval mode, and the word index is read-only.
+            parallel=2,
             order=30,
             area="deep-learning",
             preload=("plugins.embeddings.encoding", "sentence_transformers"),

@@ -16,6 +16,9 @@ def register_concepts(register):
             area="llm",
             preload=("plugins.gpt.trail",),
             shared_view=False,  # its first view is the visitor's own decode trail (a State)
+            # The model is read in eval mode under no_grad; each visitor's trail holds its own
+            # KV cache and generator: events of different visitors share nothing mutable.
+            parallel=2,
             bench=lazy("plugins.gpt.bench:cases"),
             # ZeroGPU: tiny-llama steps take milliseconds; a hub model's 256 tokens, seconds
             gpu={

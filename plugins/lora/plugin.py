@@ -20,6 +20,7 @@ def register_concepts(register):
             # ZeroGPU: a training run is capped at 180 s; the views are a few forwards
             gpu={"lora_train": 180, "lora_qlora": 180, "lora_generate": 20, "lora_merge": 20},
             quick={"lora_train": {"Steps": 10}, "lora_qlora": {"Steps": 10}},
+            long=("lora_train", "lora_qlora", "lora_transfer"),
         )
     )
 

@@ -16,6 +16,7 @@ def register_concepts(register):
             area="llm",
             preload=("plugins.quantization.views", "plugins.quantization.llm"),
             bench=lazy("plugins.quantization.bench:cases"),
+            long=("quantization_qat", "quantization_ptq", "quantization_scope"),
             quick={
                 "quantization_qat": {"QAT steps": 2},
                 "quantization_scope": {"New tokens": 4},

@@ -12,6 +12,8 @@ def register_concepts(register):
             summary="Turn a model's raw scores into probabilities, and see what temperature, "
             "overflow and cross-entropy do to them.",
             build=lazy("plugins.softmax.tab:build"),
+            # Pure arithmetic on each request's own tensors: nothing shared to race on.
+            parallel=4,
             order=10,
             area="deep-learning",
             preload=("plugins.softmax.softmax",),

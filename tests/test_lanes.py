@@ -1,0 +1,97 @@
+"""Lanes (playground.lanes): a long job never holds up a click, runs once per visitor at a
+time and stops at its cap; checked on the functions and on a live app through the API."""
+
+from __future__ import annotations
+
+import threading
+import types
+from concurrent.futures import TimeoutError as FutureTimeout
+
+import gradio as gr
+import pytest
+
+from playground import Concept, hookimpl, lanes, testing
+from playground.host import Host
+from playground.models import ModelRegistry
+
+RELEASE = threading.Event()  # the long job holds its slot until a test lets it go
+
+
+def _long(seconds: float) -> str:
+    RELEASE.wait(timeout=120)
+    return f"trained for {seconds:g}"
+
+
+def _click(x: float) -> float:
+    return x * 2
+
+
+def _build() -> gr.Blocks:
+    with gr.Blocks() as tab:
+        x = gr.Number(1, label="x")
+        out = gr.Textbox(label="out")
+        gr.Button("Train").click(_long, x, out, api_name="lane_train", concurrency_id="lane")
+        gr.Button("Double").click(_click, x, out, api_name="lane_double", concurrency_id="lane")
+    return tab
+
+
+@hookimpl
+def register_concepts(register):
+    register(Concept(id="lane", title="Lane", summary="A long job and a click.", build=_build,
+                     long=("lane_train",)))  # fmt: skip
+
+
+@pytest.fixture
+def app():
+    module = types.ModuleType("lane_plugin")
+    module.register_concepts = register_concepts
+    host = Host(ModelRegistry()).add_module("lane_plugin", module)
+    ((_, blocks),) = host.build()
+    RELEASE.clear()
+    with testing.serving(blocks) as url:
+        yield blocks, url
+    RELEASE.set()
+
+
+def test_long_jobs_go_to_the_shared_lane_and_the_rest_stay(app):
+    blocks, _ = app
+    lanes_of = {fn.api_name: (fn.concurrency_id, fn.concurrency_limit) for fn in
+                blocks.fns.values()}  # fmt: skip
+    assert lanes_of["lane_train"] == (lanes.LONG_LANE, lanes.LONG_SLOTS)
+    assert lanes_of["lane_double"][0] == "lane"
+
+
+def test_a_click_is_answered_while_a_long_job_runs_and_a_visitor_runs_one_at_a_time(app):
+    from gradio_client import Client
+
+    _, url = app
+    client = Client(url, verbose=False)
+    first = client.submit(3, api_name="/lane_train")
+    with pytest.raises(FutureTimeout):
+        first.result(timeout=1)  # it holds its slot until released
+    assert client.predict(21, api_name="/lane_double") == "42"  # not behind the training
+    with pytest.raises(Exception, match="You already have a long run going"):
+        client.predict(4, api_name="/lane_train")  # the same visitor, a second long job
+    other = Client(url, verbose=False).submit(5, api_name="/lane_train")  # another visitor
+    RELEASE.set()
+    assert first.result(timeout=60) == "trained for 3" and other.result(timeout=60) == (
+        "trained for 5"
+    )
+    assert client.predict(6, api_name="/lane_train") == "trained for 6"  # once it finished
+
+
+def test_a_streamed_long_job_stops_at_the_cap(monkeypatch):
+    def steps():
+        yield from range(1_000)
+
+    monkeypatch.setattr(lanes, "LONG_CAP_S", 0)
+    warned = []
+    monkeypatch.setattr(gr, "Warning", warned.append)
+    assert list(lanes.one_per_visitor(steps, "Lane")()) == [0]
+    assert warned == ["Lane: stopped at the 0 s limit for one run."]
+
+
+def test_a_long_name_that_is_no_endpoint_is_refused():
+    concept = Concept(id="lane", title="Lane", summary="x", build=_build, long=("lane_trian",))
+    with pytest.raises(ValueError, match="lane_trian"):
+        testing.build_concept(concept)
