@@ -36,14 +36,22 @@ EXPECT_TIMEOUT_MS = 20_000  # every tab computes on page load: a first result ca
 
 @pytest.fixture(scope="session")
 def browser():
-    if not Path(CHROMIUM).exists():
-        pytest.fail(f"{CHROMIUM} is missing: apt-get install -y chromium")
     from playwright.sync_api import expect, sync_playwright
 
     expect.set_options(timeout=EXPECT_TIMEOUT_MS)  # Playwright's 5 s is tight on 2 cores
 
     with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        found = [path for path in (CHROMIUM, p.chromium.executable_path) if Path(path).is_file()]
+        if not found:
+            why = (
+                f"no Chromium at {CHROMIUM} nor Playwright's: `apt-get install -y chromium` "
+                "(or `playwright install chromium`) runs the browser tests"
+            )
+            # CI installs Chromium (.ci/run), so there a missing one is a failure.
+            if os.environ.get("CI", "").lower() in ("true", "1"):
+                pytest.fail(why)
+            pytest.skip(why)
+        browser = p.chromium.launch(executable_path=found[0], args=CHROMIUM_ARGS)
         yield browser
         browser.close()
 

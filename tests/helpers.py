@@ -13,7 +13,7 @@ from pathlib import Path
 from playground.bench import free_port
 
 ARTIFACTS = Path(__file__).parent.parent / "test-artifacts"
-CHROMIUM = "/usr/bin/chromium"
+CHROMIUM = "/usr/bin/chromium"  # Debian's; else Playwright's own, where installed (conftest)
 CHROMIUM_ARGS = [
     "--no-sandbox",
     "--disable-gpu",
