@@ -5,7 +5,8 @@ What the Hub does with the folder decides its shape:
   (https://huggingface.co/docs/hub/spaces-config-reference).
 - The Gradio SDK's builder installs requirements.txt *before* it copies the folder into the
   image (it mounts that one file), so requirements.txt cannot name a file of the folder. It
-  lists the project's dependencies; the project itself ships as its wheel, unpacked into
+  pins every package the project needs, at the versions of its lock (requirements/, which
+  `requirements/compile` writes); the project itself ships as its wheel, unpacked into
   site/ — what pip would have installed: the packages, the bundled models, and the dist-info
   whose entry points register the plugins. app.py puts site/ first on sys.path.
 - Nothing downloads at start-up: the bundled models are inside the wheel, and the export
@@ -16,6 +17,7 @@ This builds from a source checkout (the wheel is built from it), not from an ins
 from __future__ import annotations
 
 import json
+import re
 import shutil
 import string
 import subprocess
@@ -23,9 +25,12 @@ import sys
 import tempfile
 import zipfile
 from email.parser import Parser
-from importlib.metadata import version
 from pathlib import Path
 from typing import TYPE_CHECKING
+
+from packaging.requirements import Requirement
+from packaging.utils import canonicalize_name
+from packaging.version import Version
 
 if TYPE_CHECKING:
     from playground.host import Host
@@ -35,12 +40,16 @@ TEMPLATE = ROOT / "spaces" / "template"
 DISTRIBUTION = "ml-playground"
 PACKAGES = ("playground", "plugins")  # the top-level packages pyproject's packages.find takes
 SITE = "site"  # the folder of the Space that holds the unpacked wheel
+LOCKS = ROOT / "requirements"  # the version locks, written by requirements/compile
 
 HARDWARE = ("zero-a10g", "cpu-basic", "t4-small")
 DEFAULT_HARDWARE = "zero-a10g"  # a GPU lent per call: free to visitors, within a daily quota
 FALLBACK_HARDWARE = "cpu-basic"  # what a Space runs on until its owner assigns other hardware
 # ZeroGPU runs one fixed Python build (docs: spaces-zerogpu, "Supported versions").
 ZEROGPU_PYTHON = "3.10.13"
+# The lock each hardware installs: some of cpu.txt's releases need Python 3.11, so ZeroGPU's
+# 3.10 has a lock of its own.
+LOCK = {"zero-a10g": "zerogpu.txt", "cpu-basic": "cpu.txt", "t4-small": "cpu.txt"}
 # cpu-basic has no GPU: the CPU build of torch, not a multi-GB CUDA one.
 CPU_TORCH_INDEX = "https://download.pytorch.org/whl/cpu"
 
@@ -58,14 +67,54 @@ PIP_WHEEL = [sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isol
 PLUGINS_LINE = "PLUGINS: list[str] | None = None"  # the line of the app.py template to fill in
 
 
+# -- the lock ----------------------------------------------------------------------------
+
+
+def read_lock(path: Path) -> dict[str, str]:
+    """{name: version} of every package a lock pins (names in their canonical form)."""
+    pinned = {}
+    for line in path.read_text().splitlines():
+        requirement = line.split("#", 1)[0].strip()
+        if requirement:
+            name, version = requirement.split("==")
+            pinned[canonicalize_name(name)] = version
+    return pinned
+
+
+def lock_python(path: Path) -> str:
+    """The Python version a lock was compiled for, from the uv command in its header."""
+    found = re.search(r"--python-version (\S+)", path.read_text())
+    if found is None:
+        raise RuntimeError(f"{path} does not say which Python it is for: run requirements/compile")
+    return found.group(1)
+
+
+def pins(hardware: str, requires: list[str]) -> list[str]:
+    """`name==version` for every package the hardware's lock holds, once it is checked to pin
+    each of ``requires`` (the project's dependencies) at a version they allow."""
+    lock = LOCKS / LOCK[hardware]
+    pinned = read_lock(lock)
+    for text in requires:
+        requirement = Requirement(text)
+        version = pinned.get(canonicalize_name(requirement.name))
+        if version is None or not requirement.specifier.contains(version, prereleases=True):
+            raise RuntimeError(
+                f"{lock} pins {requirement.name} at {version}, which {requirement} does not "
+                "allow: regenerate the locks with requirements/compile"
+            )
+    if hardware != "cpu-basic":  # a GPU: PyPI's CUDA torch, not the CPU index's torch==X+cpu
+        pinned = {name: Version(version).public for name, version in pinned.items()}
+    return [f"{name}=={version}" for name, version in pinned.items()]
+
+
 # -- what the folder says -----------------------------------------------------------------
 
 
 def python_version(hardware: str) -> str:
-    """The Space's Python: ZeroGPU's own, else this interpreter's major.minor."""
+    """The Space's Python: ZeroGPU's own, else the one its lock was compiled for."""
     if hardware == "zero-a10g":
         return ZEROGPU_PYTHON
-    return f"{sys.version_info.major}.{sys.version_info.minor}"
+    return lock_python(LOCKS / LOCK[hardware])
 
 
 def front_matter(hardware: str, licence: str) -> dict[str, object]:
@@ -73,7 +122,8 @@ def front_matter(hardware: str, licence: str) -> dict[str, object]:
     return {
         **CARD,
         "sdk": "gradio",
-        "sdk_version": version("gradio"),  # the Space installs exactly this Gradio
+        # The Space installs exactly this Gradio: the one requirements.txt pins.
+        "sdk_version": read_lock(LOCKS / LOCK[hardware])["gradio"],
         "python_version": python_version(hardware),
         "app_file": "app.py",
         "suggested_hardware": hardware,
@@ -89,18 +139,18 @@ def readme(hardware: str, licence: str, body: str) -> str:
     return f"---\n{data.to_yaml()}\n---\n{body}"
 
 
-def requirements(requires: list[str], hardware: str) -> str:
-    """requirements.txt: the project's dependencies (from its wheel), never a path."""
+def requirements(pinned: list[str], hardware: str) -> str:
+    """requirements.txt: the pinned dependencies (see `pins`), never a path."""
     lines = [
         "# Installed by the Space's builder before this folder is copied in, so: dependencies",
-        f"# only. The project itself is in {SITE}/ (see app.py).",
+        f"# only, at the versions of the project's requirements/{LOCK[hardware]}. The project",
+        f"# itself is in {SITE}/ (see app.py).",
     ]
     if hardware == "cpu-basic":
         lines += ["# No GPU here: the CPU build of torch.", f"--extra-index-url {CPU_TORCH_INDEX}"]
-    lines += requires
     if hardware == "zero-a10g":
-        lines += ["# @spaces.GPU, which the host applies (playground/zerogpu.py).", "spaces"]
-    return "\n".join(lines) + "\n"
+        lines += ["# `spaces`: @spaces.GPU, which the host applies (playground/zerogpu.py)."]
+    return "\n".join(lines + pinned) + "\n"
 
 
 def app_py(plugins: list[str]) -> str:
@@ -246,6 +296,7 @@ def export(dest: Path, plugins: list[str] | None = None, hardware: str = DEFAULT
     with tempfile.TemporaryDirectory(prefix="playground-space-") as tmp:
         wheel = build_wheel(Path(tmp))
         metadata = check_wheel(wheel)
+        pinned = pins(hardware, dependencies(metadata))  # before writing: the lock may be stale
         dest.mkdir(parents=True, exist_ok=True)
         with zipfile.ZipFile(wheel) as archive:
             archive.extractall(dest / SITE)
@@ -254,5 +305,5 @@ def export(dest: Path, plugins: list[str] | None = None, hardware: str = DEFAULT
     body = card_body(host, names, hardware, project_version)
     (dest / "README.md").write_text(readme(hardware, licence, body))
     (dest / "app.py").write_text(app_py(names))
-    (dest / "requirements.txt").write_text(requirements(dependencies(metadata), hardware))
+    (dest / "requirements.txt").write_text(requirements(pinned, hardware))
     return dest

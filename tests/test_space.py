@@ -13,6 +13,7 @@ from __future__ import annotations
 import functools
 import inspect
 import os
+import re
 import subprocess
 import sys
 import sysconfig
@@ -21,13 +22,13 @@ import types
 import urllib.request
 from collections.abc import Iterator
 from dataclasses import dataclass
-from importlib.metadata import version
 from pathlib import Path
 
 import pytest
 from gradio_client import Client
 from huggingface_hub import SpaceCard, SpaceHardware
 from packaging.requirements import Requirement
+from packaging.version import Version
 from playwright.sync_api import expect
 
 from playground import hookimpl, space, testing, zerogpu
@@ -127,8 +128,9 @@ def test_front_matter_follows_the_spaces_config_reference(exported):
     data = card.data.to_dict()
     assert set(data) >= REQUIRED_KEYS, REQUIRED_KEYS - set(data)
     assert data["sdk"] == "gradio" and data["sdk"] in CONFIG_SDKS
-    assert data["sdk_version"] == version("gradio")
-    assert data["python_version"] == f"{sys.version_info.major}.{sys.version_info.minor}"
+    # The Gradio the SDK installs is the one requirements.txt pins, on the Python they are for.
+    assert f"gradio=={data['sdk_version']}" in (exported / "requirements.txt").read_text()
+    assert data["python_version"] == space.lock_python(space.LOCKS / "cpu.txt") == "3.11"
     assert data["colorFrom"] in CONFIG_COLORS and data["colorTo"] in CONFIG_COLORS
     assert data["suggested_hardware"] == "cpu-basic"
     assert data["suggested_hardware"] in {h.value for h in SpaceHardware}
@@ -143,22 +145,35 @@ def test_front_matter_follows_the_spaces_config_reference(exported):
 def test_each_hardware_gets_a_front_matter_and_requirements_that_fit_it(hardware):
     data = SpaceCard(space.readme(hardware, "Apache-2.0", "\n# x\n")).data.to_dict()
     assert data["suggested_hardware"] == hardware in {h.value for h in SpaceHardware}
-    python = data["python_version"]
-    assert python == (
-        "3.10.13" if hardware == "zero-a10g" else f"{sys.version_info[0]}.{sys.version_info[1]}"
-    )
+    assert data["python_version"] == ("3.10.13" if hardware == "zero-a10g" else "3.11")
 
-    text = space.requirements(["torch>=2.4", "gradio<7,>=6.31"], hardware)
+    text = space.requirements(space.pins(hardware, ["torch>=2.4", "gradio<7,>=6.31"]), hardware)
     lines = [line for line in text.splitlines() if line and not line.startswith("#")]
     options = [line for line in lines if line.startswith("--")]
-    packages = [Requirement(line).name for line in lines if not line.startswith("--")]
-    assert ("spaces" in packages) == (hardware == "zero-a10g")  # @spaces.GPU only on ZeroGPU
+    requirements = [Requirement(line) for line in lines if line not in options]
+    pinned = {r.name: str(r.specifier) for r in requirements}
+    assert ("spaces" in pinned) == (hardware == "zero-a10g")  # @spaces.GPU only on ZeroGPU
     assert options == (
         ["--extra-index-url https://download.pytorch.org/whl/cpu"]
         if hardware == "cpu-basic"
         else []
     )
     assert not any("/" in line or line.endswith(".whl") for line in lines if line not in options)
+    # Exact versions, and the app's whole closure: what torch and Gradio need is pinned too.
+    assert all(re.fullmatch(r"==[\w.+]+", spec) for spec in pinned.values()), pinned
+    assert {"numpy", "fastapi", "huggingface-hub", "safetensors"} <= set(pinned)
+    assert pinned["gradio"] == f"=={data['sdk_version']}"
+    # torch==X+cpu is on PyTorch's CPU index only; a GPU takes PyPI's CUDA build of X.
+    assert (Version(pinned["torch"][2:]).local == "cpu") == (hardware == "cpu-basic")
+    # The test and quant extras stay out of the Space.
+    assert not {"pytest", "playwright", "ruff", "hypothesis", "bitsandbytes"} & set(pinned)
+
+
+def test_the_export_refuses_a_lock_that_pyproject_outgrew():
+    with pytest.raises(RuntimeError, match=r"pins gradio at 6\.\S+, which gradio>=99 does not"):
+        space.pins("cpu-basic", ["gradio>=99"])
+    with pytest.raises(RuntimeError, match="pins not-in-the-lock at None"):
+        space.pins("zero-a10g", ["not-in-the-lock"])
 
 
 def test_the_export_refuses_what_would_not_run(tmp_path, monkeypatch):
