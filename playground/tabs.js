@@ -18,25 +18,29 @@ function overflowButton(title) {
 }
 
 const opened = new Set();
+const WATCH_MS = 60000; // a tab that never appears (a mistyped link) stops being watched
 
+// Click a tab's opener once its panel is on screen: values its first events set then land in
+// mounted controls (set before, a mounting tab could fire its own events with its defaults).
 function openTab(tab) {
-  const opener = document.getElementById(`pg-open-${tab}`);
-  if (!opener || opened.has(tab)) return; // Home, Plugins, or already open
+  if (opened.has(tab) || Object.values(HOST_TABS).includes(tab)) return;
   opened.add(tab);
-  opener.click();
+  const ready = () =>
+    document.getElementById(`tab-${tab}`)?.checkVisibility() &&
+    document.getElementById(`pg-open-${tab}`);
+  if (ready()) return ready().click();
+  const watch = new MutationObserver(() => {
+    if (!ready()) return;
+    watch.disconnect();
+    ready().click();
+  });
+  watch.observe(document.documentElement, { childList: true, subtree: true, attributes: true });
+  setTimeout(() => watch.disconnect(), WATCH_MS);
 }
 
-// A deep link's tab opens once Gradio has rendered the page (the openers then exist).
+// A deep link's tab opens once Gradio has rendered and selected it.
 const linked = new URLSearchParams(location.search).get("tab");
-if (linked) {
-  const waiting = new MutationObserver(() => {
-    if (document.getElementById(`pg-open-${linked}`)) {
-      waiting.disconnect();
-      openTab(linked);
-    }
-  });
-  waiting.observe(document.documentElement, { childList: true, subtree: true });
-}
+if (linked) openTab(linked);
 
 document.addEventListener("click", (event) => {
   const link = event.target.closest("a[data-tab]");
