@@ -12,6 +12,7 @@ from playground.inputs import guard
 from plugins.lora import views
 from plugins.lora.data import PROMPTS, STYLES
 from plugins.lora.views import (
+    DEFAULT_STEPS,
     MAX_ALPHA,
     MAX_DROPOUT,
     MAX_PROMPT_CHARS,
@@ -24,7 +25,7 @@ from plugins.lora.views import (
 )
 
 MATH_SOURCE = Path(__file__).with_name("lora.py")  # shown to the learner as it is
-CONCURRENCY = "lora"  # every heavy event shares one worker: one training at a time
+CONCURRENCY = "lora"  # its events take turns (training runs on the host's long lane)
 OWN_TEXT = "Your own text (paste below)"
 DEFAULT_PRESET = "Pirate captain"
 LATEX = [
@@ -133,7 +134,9 @@ def build() -> gr.Blocks:
                     list(TARGETS), value=list(TARGETS), label="Target modules",
                     info="q, k, v, o: attention · gate, up, down: the MLP", elem_id="lora-targets",
                 )  # fmt: skip
-                steps = _slider(MIN_STEPS, MAX_STEPS, 150, 10, "Steps", elem_id="lora-steps")
+                steps = _slider(
+                    MIN_STEPS, MAX_STEPS, DEFAULT_STEPS, 10, "Steps", elem_id="lora-steps"
+                )
                 lr = gr.Number(3e-3, label="Learning rate (0, 1]", elem_id="lora-lr")
                 seed = gr.Number(0, label="Seed", minimum=0, elem_id="lora-seed")
             with gr.Column(scale=2):

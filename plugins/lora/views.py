@@ -25,6 +25,7 @@ MIN_RANK, MAX_RANK = 1, 64
 MAX_ALPHA = 256.0
 MAX_DROPOUT = 0.5
 MIN_STEPS, MAX_STEPS = 10, 2_000  # train.MAX_STEPS, kept here so the tab imports no torch
+DEFAULT_STEPS = 30  # the tab's default run: about 7 s on 2 shared cores, long enough to Stop
 MAX_LR = 1.0
 MAX_SEED = 2**31 - 1
 MAX_TEXT_BYTES = 200_000
