@@ -3,6 +3,7 @@ time and stops at its cap; checked on the functions and on a live app through th
 
 from __future__ import annotations
 
+import sys
 import threading
 import types
 from concurrent.futures import TimeoutError as FutureTimeout
@@ -38,7 +39,7 @@ def _build() -> gr.Blocks:
 @hookimpl
 def register_concepts(register):
     register(Concept(id="lane", title="Lane", summary="A long job and a click.", build=_build,
-                     long=("lane_train",)))  # fmt: skip
+                     long=("lane_train",), gpu={"lane_train": 30}))  # fmt: skip
 
 
 @pytest.fixture
@@ -78,6 +79,24 @@ def test_a_click_is_answered_while_a_long_job_runs_and_a_visitor_runs_one_at_a_t
         "trained for 5"
     )
     assert client.predict(6, api_name="/lane_train") == "trained for 6"  # once it finished
+
+
+def test_on_zerogpu_a_long_job_holds_the_gpu_only_while_it_runs(monkeypatch):
+    from playground import zerogpu
+    from tests.test_space import fake_spaces
+
+    calls: list[int] = []
+    monkeypatch.setitem(sys.modules, "spaces", fake_spaces(calls))
+    monkeypatch.setenv(zerogpu.ENV_VAR, "1")
+    module = types.ModuleType("lane_plugin")
+    module.register_concepts = register_concepts
+    ((_, blocks),) = Host(ModelRegistry()).add_module("lane_plugin", module).build()
+    (train,) = [fn for fn in blocks.fns.values() if fn.api_name == "lane_train"]
+    assert (train.concurrency_id, train.concurrency_limit) == (lanes.LONG_LANE, lanes.LONG_SLOTS)
+    RELEASE.set()
+    with testing.serving(blocks) as url:
+        assert testing.call_endpoint(url, "lane_train", (2,)) == ("complete", ["trained for 2"])
+    assert calls == [30]  # the GPU was asked for when the job ran, once, for its duration
 
 
 def test_a_streamed_long_job_stops_at_the_cap(monkeypatch):
