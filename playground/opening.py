@@ -28,10 +28,7 @@ from typing import Any
 
 PLAIN = (str, int, float, bool, type(None))
 KEEP = 8  # views kept per opening event: the default and a few linked variants
-
-
-def opener_id(concept_id: str) -> str:
-    return f"pg-open-{concept_id}"
+OPENER = "pg-open-"  # + concept id: the hidden button tabs.js clicks
 
 
 def opening_events(app: Any, blocks: Any) -> list[Any]:
@@ -45,7 +42,7 @@ def defer(app: Any, blocks: Any, concept_id: str) -> list[Any]:
     import gradio as gr
 
     events = opening_events(app, blocks)
-    opener = gr.Button(visible="hidden", elem_id=opener_id(concept_id), elem_classes="pg-opener")
+    opener = gr.Button(visible="hidden", elem_id=f"{OPENER}{concept_id}", elem_classes="pg-opener")
     for fn in events:
         fn.targets = [(opener._id, "click") if t == (app._id, "load") else t for t in fn.targets]
     for fn in chain(blocks, events):
@@ -140,7 +137,7 @@ def warm(app: Any) -> None:
     visitor who opens that tab sees it as a message)."""
     from playground.errors import log
 
-    openers = [b._id for b in app.blocks.values() if str(b.elem_id).startswith("pg-open-")]
+    openers = [b._id for b in app.blocks.values() if str(b.elem_id).startswith(OPENER)]
     heads = [fn for fn in app.fns.values() if any((o, "click") in fn.targets for o in openers)]
     for fn in chain(app, heads):
         if not hasattr(fn.fn, "shared_views"):
