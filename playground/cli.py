@@ -168,7 +168,9 @@ def cmd_bench(args: argparse.Namespace) -> int:
 
 def cmd_serve(args: argparse.Namespace) -> int:
     from playground.app import create_app, serve
+    from playground.quiet import quiet
 
+    quiet()  # before any plugin imports the libraries it quiets
     host = load(args.plugins)
     serve(create_app(host), host, args.host, args.port, share=args.share)
     return 0

@@ -10,6 +10,8 @@ from pathlib import Path
 
 import pytest
 
+from playground.quiet import quiet
+
 # One folder for every test run on this machine: an index built once is reused by later runs
 # and by the servers the tests start (they inherit the environment), never ~/.cache.
 TEST_CACHE = Path(tempfile.gettempdir()) / "ml-playground-tests"
@@ -19,6 +21,7 @@ def pytest_configure(config: pytest.Config) -> None:
     os.environ["HF_HUB_OFFLINE"] = "1"  # nothing may download in a test
     os.environ.setdefault("PLAYGROUND_CACHE", str(TEST_CACHE))
     config.addinivalue_line("markers", "gpu: needs a CUDA device (skipped without one)")
+    quiet()  # the library notices a server silences stay out of the tests' output too
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:

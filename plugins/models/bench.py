@@ -19,7 +19,7 @@ def greedy(model, input_ids: torch.Tensor, new_tokens: int) -> torch.Tensor:
     for _ in range(new_tokens):
         next_id = out.logits[:, -1].argmax(-1, keepdim=True)  # (B, 1)
         tokens.append(next_id)
-        out = model(input_ids=next_id, past_key_values=out.past_key_values, use_cache=True)
+        out = model(input_ids=next_id, cache=out.cache, use_cache=True)
     return torch.cat(tokens, dim=1)  # (B, T + new_tokens)
 
 

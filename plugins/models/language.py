@@ -125,8 +125,14 @@ def load_hub_lm(repo: str) -> Callable[[str], LanguageModel]:
 def load_hub_pipeline(repo: str) -> Callable[[str], Any]:
     def load(device: str) -> Any:
         from diffusers import DiffusionPipeline
+        from diffusers.utils import logging as diffusers_logging
 
-        return DiffusionPipeline.from_pretrained(repo, use_safetensors=True).to(device)
+        # tqdm bars in a server log are one long line each: diffusers draws one as it loads
+        # the components (switched off only process-wide) and one at every generation.
+        diffusers_logging.disable_progress_bar()
+        pipe = DiffusionPipeline.from_pretrained(repo, use_safetensors=True).to(device)
+        pipe.set_progress_bar_config(disable=True)
+        return pipe
 
     return load
 
