@@ -215,11 +215,11 @@ def sample(
     device = next(model.parameters()).device
     ids = tokenizer(prompt, return_tensors="pt")["input_ids"].to(device)  # (1, T)
     gen = torch.Generator(device=device).manual_seed(seed)
-    past = None
+    cache = None
     step_ids, out = ids, []
     for _ in range(new_tokens):
-        result = model(input_ids=step_ids, past_key_values=past, use_cache=True)
-        past = result.past_key_values
+        result = model(input_ids=step_ids, cache=cache, use_cache=True)
+        cache = result.cache  # transformers 5 names the KV cache `cache` (was past_key_values)
         logits = result.logits[0, -1] / temperature  # (V,)
         top = logits.topk(top_k)
         choice = top.indices[torch.multinomial(top.values.softmax(-1), 1, generator=gen)]

@@ -18,6 +18,9 @@ from playground import zerogpu  # noqa: E402  (site/ must be on the path first)
 zerogpu.prepare()  # on ZeroGPU, `spaces` has to patch torch before anything touches CUDA
 
 from playground import app, host  # noqa: E402
+from playground.quiet import quiet  # noqa: E402
+
+quiet()  # the library notices `playground serve` silences, before any plugin imports them
 
 loaded = host.load(PLUGINS)
 demo = app.create_app(loaded)
