@@ -47,17 +47,21 @@ def create_app(host: Host | None = None) -> gr.Blocks:
                 if concept.shared_view:
                     opening.share_views(app, heads)
 
-        def on_load(request: gr.Request) -> tuple[gr.Tabs, str]:
+        def open_linked_tab(request: gr.Request) -> gr.Tabs:
             # Open the tab a link names; without one, leave alone whatever the user clicked.
             tab = request.query_params.get("tab")
             if tab is not None and tab not in tab_ids:
                 gr.Warning(f"There is no tab {tab!r}; showing Home.")
                 tab = "home"
-            # Finding the device imports torch: done here, after the page is served.
-            concept_map = home_html(concepts, lambda c: devices.device(c.devices))
-            return gr.Tabs(selected=tab) if tab else gr.Tabs(), concept_map
+            return gr.Tabs(selected=tab) if tab else gr.Tabs()
 
-        app.load(on_load, None, [tabs, concept_map], api_visibility="private")
+        def device_map() -> str:
+            # Finding the device imports torch: after the linked tab is open, not before.
+            return home_html(concepts, lambda c: devices.device(c.devices))
+
+        quiet = dict(api_visibility="private", show_progress="hidden")
+        opened = app.load(open_linked_tab, None, tabs, concurrency_limit=None, **quiet)
+        opened.then(device_map, None, concept_map, **quiet)
     errors.wrap(app, TITLE)
     app.queue(max_size=QUEUE_MAX_SIZE)
     return app

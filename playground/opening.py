@@ -46,7 +46,7 @@ def defer(app: Any, blocks: Any, concept_id: str) -> list[Any]:
     for fn in events:
         fn.targets = [(opener._id, "click") if t == (app._id, "load") else t for t in fn.targets]
     for fn in chain(blocks, events):
-        if fn.show_progress == "hidden" and fn not in events:
+        if fn not in events:  # restoring a link's settings is instant: it shows nothing
             fn.show_progress = "full"  # never a blank panel while the first view computes
     return events
 
