@@ -60,6 +60,7 @@ def test_math_modules_import_no_gradio(plugin):
     testing.check_no_gradio_outside_tab(testing.plugin_package(host, name))
 
 
+@pytest.mark.slow
 def test_every_endpoint_answers_bad_input_with_a_message_and_keeps_serving(plugin):
     _, host = plugin
     for concept in host.concepts:

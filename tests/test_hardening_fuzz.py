@@ -30,6 +30,8 @@ from hypothesis import strategies as st
 
 from tests.load.client import Answer, call, healthy, upload
 
+pytestmark = pytest.mark.slow  # minutes of hostile calls: the full run only
+
 EXAMPLES_PER_ENDPOINT = 6
 CALL_DEADLINE_S = 180  # later than this counts as a hang (generous: a shared machine)
 LONG = "x" * 100_000

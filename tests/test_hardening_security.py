@@ -156,6 +156,7 @@ def _registry_ids() -> set[str]:
     return {s.id for s in load(registry=ModelRegistry()).registry.specs()}
 
 
+@pytest.mark.slow
 def test_model_ids_come_only_from_the_registry(server, endpoints):
     """Every model picker refuses an id that is not registered: a hub repo, a path, a URL."""
     ids = _registry_ids()

@@ -69,6 +69,7 @@ def test_the_scaffold_has_the_shape_of_a_builtin(plugin_dir):
     run(sys.executable, "-m", "ruff", "format", "--check", ".", cwd=plugin_dir)
 
 
+@pytest.mark.slow
 def test_it_is_discovered_like_any_plugin(plugin_dir):
     records = json.loads(run(sys.executable, "-m", "playground", "plugins", "--json").stdout)
     record = next(r for r in records if r["name"] == NAME)
@@ -77,6 +78,7 @@ def test_it_is_discovered_like_any_plugin(plugin_dir):
     assert record["hooks"] == ["register_concepts"]
 
 
+@pytest.mark.slow
 def test_it_serves_a_tab_and_an_endpoint(plugin_dir):
     proc, url = start_server("--plugins", NAME)
     try:
@@ -92,6 +94,7 @@ def test_it_serves_a_tab_and_an_endpoint(plugin_dir):
         proc.wait(timeout=30)
 
 
+@pytest.mark.slow
 def test_its_own_tests_pass(plugin_dir):
     result = run(sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", cwd=plugin_dir)
     assert " passed" in result.stdout and "failed" not in result.stdout, result.stdout

@@ -302,6 +302,7 @@ def space_url(exported, space_venv) -> Iterator[str]:
             proc.kill()
 
 
+@pytest.mark.slow
 def test_the_space_answers_over_the_api(space_url):
     client = Client(space_url, verbose=False)
     endpoints = client.view_api(return_format="dict", print_info=False)["named_endpoints"]

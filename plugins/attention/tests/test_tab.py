@@ -139,6 +139,7 @@ def test_api_refuses_an_out_of_range_head(url):
 @pytest.mark.parametrize(
     ("model_id", "layer", "head", "query"), [("minilm", 1, 3, 0), ("tiny-llama", 2, 5, 4)]
 )
+@pytest.mark.slow
 def test_the_exported_script_reads_the_same_weights_from_transformers(model_id, layer, head, query):
     from plugins.attention import tab
 

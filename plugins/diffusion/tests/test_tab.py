@@ -170,6 +170,7 @@ def test_text_to_image_says_why_it_is_not_available_here():
 @pytest.mark.parametrize(
     ("schedule", "t"), [("linear", 250), ("scaled-linear", 1000), ("cosine", 0)]
 )
+@pytest.mark.slow
 def test_the_exported_script_reproduces_the_forward_process_with_diffusers(schedule, t):
     from playground import testing
 

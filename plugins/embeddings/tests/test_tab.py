@@ -140,6 +140,7 @@ def test_bad_sentence_input_says_what_is_allowed(call, message):
         call()
 
 
+@pytest.mark.slow
 def test_the_exported_script_finds_the_same_words_with_sentence_transformers():
     """One run of the script embeds the whole vocabulary again (about a minute on one core), so
     one case takes every branch: raw vectors, a phrase outside the vocabulary, a distance."""

@@ -82,6 +82,7 @@ def test_bad_input_gets_a_message_and_the_session_goes_on(client):
 @pytest.mark.parametrize(
     "settings", [("sample", 0.8, 40, 0.9, 0.05, 4), ("greedy", 1.0, 0, 1.0, 0.0, 1)]
 )
+@pytest.mark.slow
 def test_the_exported_script_reproduces_the_numbers_on_screen(settings):
     from plugins.gpt import tab
 

@@ -46,6 +46,7 @@ def test_the_export_holds_the_plan_on_screen(tab):
     assert "target_modules=['q_proj', 'v_proj']" in snippet and "torch.manual_seed(3)" in snippet
 
 
+@pytest.mark.slow
 def test_the_exported_script_recounts_the_plan_with_peft(tab):
     results = [tab.export(*settings, None) for settings in SETTINGS.values()]
     with ThreadPoolExecutor(len(results)) as pool:  # two fresh interpreters side by side

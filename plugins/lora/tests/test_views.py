@@ -94,6 +94,7 @@ def test_a_saved_adapter_loads_back_and_bad_uploads_are_refused(run, tmp_path):
         views.merge(None, "Arr!")
 
 
+@pytest.mark.slow
 def test_transfer_table_frozen_and_fine_tuned_features_beat_random_ones():
     rows, md = views.transfer(0)  # what the tab shows, at the shipped settings
     methods = [row[0] for row in rows]

@@ -113,6 +113,7 @@ def test_training_refuses_bad_settings(args, message):
         next(tab.on_train(*args, progress=lambda *a, **k: None))
 
 
+@pytest.mark.slow
 def test_the_exported_script_reads_the_same_routing_from_transformers_mixtral():
     from playground import testing
 

@@ -102,6 +102,7 @@ def test_outliers_ruin_per_tensor_int8_and_llm_int8_fixes_it():
         ({3: "fp8-e5m2", 5: "tensor", 0: "Gaussian"}, 1e-5),  # plain torch
     ],
 )
+@pytest.mark.slow
 def test_the_exported_script_reproduces_the_lab_with_the_libraries(change, atol):
     from playground import testing
 
