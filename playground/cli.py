@@ -20,6 +20,13 @@ def _plugin_list(text: str) -> list[str]:
     return [name.strip() for name in text.split(",") if name.strip()]
 
 
+def _counts(text: str) -> tuple[int, ...]:
+    counts = tuple(int(n) for n in text.split(",") if n.strip())
+    if not counts or min(counts) < 1:
+        raise argparse.ArgumentTypeError(f"{text!r}: give whole numbers of at least 1, like 10,50")
+    return counts
+
+
 def _add_common(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--plugins",
@@ -58,6 +65,15 @@ def _parser() -> argparse.ArgumentParser:
     _add_common(bench)
     bench.add_argument("concept", nargs="?", help="a concept id, 'models' or 'host' (default: all)")
     bench.add_argument("--json", action="store_true", help="one JSON object per line")
+    bench.add_argument(
+        "--visitors",
+        type=_counts,
+        default=None,
+        help="host: simulated API visitors, comma-separated, a run each (default: 10,50)",
+    )
+    bench.add_argument(
+        "--seconds", type=float, default=None, help="host: seconds of load per run (default: 30)"
+    )
 
     space_cmd = sub.add_parser("space", help="deploy as a Hugging Face Space")
     space_sub = space_cmd.add_subparsers(dest="space_command", required=True)
@@ -121,7 +137,14 @@ def cmd_models(args: argparse.Namespace) -> int:
 
 
 def cmd_bench(args: argparse.Namespace) -> int:
-    from playground.bench import cold_start_row, model_rows, run_cases
+    from playground.bench import (
+        SERVING_SECONDS,
+        SERVING_VISITORS,
+        cold_start_row,
+        model_rows,
+        run_cases,
+        serving_rows,
+    )
 
     host = load(args.plugins)
     concepts = {c.id: c for c in host.concepts if c.bench is not None}
@@ -144,7 +167,13 @@ def cmd_bench(args: argparse.Namespace) -> int:
     if args.concept in (None, "models"):
         emit(model_rows(host.registry, devices.preferred()))
     if args.concept in (None, "host"):
-        emit([cold_start_row(",".join(args.plugins) if args.plugins else None)])
+        plugins = ",".join(args.plugins) if args.plugins else None
+        emit([cold_start_row(plugins)])
+        emit(
+            serving_rows(
+                args.visitors or SERVING_VISITORS, args.seconds or SERVING_SECONDS, plugins
+            )
+        )
     if not args.json:
         _print_table(
             rows,
