@@ -7,6 +7,8 @@ import os
 import subprocess
 import sys
 
+import pytest
+
 
 def playground(*args: str, check: bool = True) -> subprocess.CompletedProcess:
     env = {**os.environ, "HF_HUB_OFFLINE": "1"}
@@ -29,6 +31,7 @@ def test_plugins_json_lists_hooks_and_concepts():
     assert softmax["distribution"] == "ml-playground"
 
 
+@pytest.mark.slow
 def test_plugins_text_and_models():
     assert "softmax  ml-playground" in playground("plugins").stdout
     rows = {r["id"]: r for r in json.loads(playground("models", "--json").stdout)}
@@ -49,6 +52,7 @@ def test_plugins_text_and_models():
     assert "tiny-mixtral  moe-lm" in playground("models").stdout
 
 
+@pytest.mark.slow
 def test_bench_softmax_prints_json_rows():
     out = playground("bench", "softmax", "--json", "--device", "cpu").stdout
     rows = [json.loads(line) for line in out.splitlines()]

@@ -250,6 +250,7 @@ def training_endpoints(server) -> dict[str, list]:
     return found
 
 
+@pytest.mark.slow
 def test_a_cancelled_training_run_stops_and_the_tab_serves_again(server, training_endpoints):
     client = Client(server, verbose=False)
     for name, args in training_endpoints.items():
@@ -265,6 +266,7 @@ def test_a_cancelled_training_run_stops_and_the_tab_serves_again(server, trainin
     assert healthy(server)
 
 
+@pytest.mark.slow
 def test_a_client_leaving_mid_stream_ends_its_run(server, training_endpoints):
     """A default run lasts longer than its first chunk takes (diffusion: 300 steps, capped at
     30 s); if leaving did not end it, the next run on the same worker would wait for it.

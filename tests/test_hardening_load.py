@@ -46,6 +46,7 @@ def own_server():
     proc.wait(timeout=30)
 
 
+@pytest.mark.slow  # the load harness: a run of simulated visitors
 def test_a_short_load_run_fails_nothing_and_keeps_memory_bounded(own_server):
     proc, url = own_server
     endpoints = warm_up(url, USERS, 5, declared_long(load().concepts))

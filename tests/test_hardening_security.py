@@ -115,6 +115,7 @@ def _defaults(endpoint: dict) -> list:
 FILE_COMPONENTS = ("File", "Image", "UploadButton", "Audio", "Video")
 
 
+@pytest.mark.slow
 def test_no_endpoint_reads_a_path_the_user_names(server, endpoints):
     """A server file named in a file input, as a path or as FileData, is refused unread."""
     secret = Path("/etc/passwd").read_text().splitlines()[0]
