@@ -27,6 +27,8 @@ LONG_SLOTS = max(2, min(4, CORES // 2))  # long jobs running at once, process-wi
 LONG_CAP_S = 240  # a streamed long job stops here, whatever its own settings
 REQUEST = "_playground_request"  # the parameter through which Gradio hands us the visitor
 POSITIONAL = (inspect.Parameter.POSITIONAL_ONLY, inspect.Parameter.POSITIONAL_OR_KEYWORD)
+_RUNNING: set[str] = set()  # the visitors (Gradio sessions) with a long job running, any tab's
+_LOCK = threading.Lock()
 
 
 def share_cores() -> None:
@@ -50,24 +52,21 @@ def one_per_visitor(fn: Callable, title: str) -> Callable:
     one at :data:`LONG_CAP_S`. Gradio passes the visitor through an added parameter."""
     import gradio as gr
 
-    running: set[str] = set()
-    lock = threading.Lock()
-
     def enter(request: Any) -> str | None:
         visitor = getattr(request, "session_hash", None)
-        with lock:
-            if visitor in running:
+        with _LOCK:
+            if visitor in _RUNNING:
                 raise gr.Error(
                     "You already have a long run going (training or a long sampler): stop it "
                     "or let it finish, then start this one."
                 )
             if visitor is not None:
-                running.add(visitor)
+                _RUNNING.add(visitor)
         return visitor
 
     def leave(visitor: str | None) -> None:
-        with lock:
-            running.discard(visitor)
+        with _LOCK:
+            _RUNNING.discard(visitor)
 
     signature = inspect.signature(fn)
     params = list(signature.parameters.values())

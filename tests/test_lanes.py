@@ -32,6 +32,7 @@ def _build() -> gr.Blocks:
         x = gr.Number(1, label="x")
         out = gr.Textbox(label="out")
         gr.Button("Train").click(_long, x, out, api_name="lane_train", concurrency_id="lane")
+        gr.Button("Sample").click(_long, x, out, api_name="lane_sample", concurrency_id="lane")
         gr.Button("Double").click(_click, x, out, api_name="lane_double", concurrency_id="lane")
     return tab
 
@@ -39,7 +40,7 @@ def _build() -> gr.Blocks:
 @hookimpl
 def register_concepts(register):
     register(Concept(id="lane", title="Lane", summary="A long job and a click.", build=_build,
-                     long=("lane_train",), gpu={"lane_train": 30}))  # fmt: skip
+                     long=("lane_train", "lane_sample"), gpu={"lane_train": 30}))  # fmt: skip
 
 
 @pytest.fixture
@@ -71,8 +72,9 @@ def test_a_click_is_answered_while_a_long_job_runs_and_a_visitor_runs_one_at_a_t
     with pytest.raises(FutureTimeout):
         first.result(timeout=1)  # it holds its slot until released
     assert client.predict(21, api_name="/lane_double") == "42"  # not behind the training
-    with pytest.raises(Exception, match="You already have a long run going"):
-        client.predict(4, api_name="/lane_train")  # the same visitor, a second long job
+    for name in ("/lane_train", "/lane_sample"):  # the same visitor, a second long job
+        with pytest.raises(Exception, match="You already have a long run going"):
+            client.predict(4, api_name=name)
     other = Client(url, verbose=False).submit(5, api_name="/lane_train")  # another visitor
     RELEASE.set()
     assert first.result(timeout=60) == "trained for 3" and other.result(timeout=60) == (
