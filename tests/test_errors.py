@@ -8,6 +8,7 @@ import inspect
 import logging
 import os
 import re
+from concurrent.futures import ThreadPoolExecutor
 
 import gradio as gr
 import pytest
@@ -36,6 +37,13 @@ async def _fail_async_later(text):
     raise KeyError(text)
 
 
+def _in_own_loop(coroutine):
+    """Run ``coroutine`` on a loop in a thread of its own: this thread may already run one
+    (Playwright's, for the session's Chromium)."""
+    with ThreadPoolExecutor(1) as pool:
+        return pool.submit(asyncio.run, coroutine).result()
+
+
 def _run(fn, *args):
     """Call ``fn`` to the end, whatever kind of function it is."""
     result = fn(*args)
@@ -44,10 +52,10 @@ def _run(fn, *args):
         async def drain():
             return [item async for item in result]
 
-        return asyncio.run(drain())
+        return _in_own_loop(drain())
     if hasattr(result, "__next__"):
         return list(result)
-    return asyncio.run(result) if asyncio.iscoroutine(result) else result
+    return _in_own_loop(result) if asyncio.iscoroutine(result) else result
 
 
 @pytest.mark.parametrize("fn", [_fail, _fail_later, _fail_async, _fail_async_later])

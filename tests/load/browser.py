@@ -15,6 +15,7 @@ from __future__ import annotations
 import asyncio
 import sys
 import time
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 from playground.bench import _row
@@ -141,7 +142,10 @@ async def _measure(ours: str, bare: str, tabs: list[str], pids: list[int]) -> Fi
 def measure(ours: str, bare: str, tabs: list[str], pids: list[int]) -> FirstViews:
     """Each tab's first view on our page (``ours``) and on the bare one, whose servers run as
     ``pids``: one visitor at a time, then a burst of one visitor per tab."""
-    views = asyncio.run(_measure(ours, bare, tabs, pids))
+    # A loop of its own in a thread of its own: the caller's thread may already run one
+    # (pytest's session Chromium, driven through Playwright's sync API, does).
+    with ThreadPoolExecutor(1) as pool:
+        views = pool.submit(asyncio.run, _measure(ours, bare, tabs, pids)).result()
     if views.missing()[1]:
         print(f"the bare page showed {views.missing()[1]} views late or never", file=sys.stderr)
     return views
