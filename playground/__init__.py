@@ -2,8 +2,9 @@
 
 import pluggy
 
-from playground.concept import Command, Concept, lazy
+from playground.concept import Command, Concept
 from playground.exercise import Answer, Exercise
+from playground.lazy import lazy, lazy_module
 from playground.models import ModelSpec
 
 __version__ = "0.1.0"
@@ -19,4 +20,5 @@ __all__ = [
     "__version__",
     "hookimpl",
     "lazy",
+    "lazy_module",
 ]

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import importlib
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -106,20 +105,3 @@ class Command:
             raise ValueError(f"command name {self.name!r} must be lowercase words and hyphens")
         if not self.help.strip() or not callable(self.main):
             raise ValueError(f"command {self.name!r} needs a help line and a callable main")
-
-
-def lazy(target: str) -> Callable[..., Any]:
-    """A callable that imports ``"package.module:function"`` when first called, then calls it.
-
-    A concept names its tab builder and its bench this way, so that finding and validating
-    plugins imports neither gradio nor torch: only building the app (or benching) does.
-    """
-    module, _, name = target.partition(":")
-    if not module or not name.isidentifier():
-        raise ValueError(f"lazy target {target!r} must read 'package.module:function'")
-
-    def call(*args: Any, **kwargs: Any) -> Any:
-        return getattr(importlib.import_module(module), name)(*args, **kwargs)
-
-    call.__qualname__ = call.__name__ = target  # what a traceback or a repr shows
-    return call

@@ -1,11 +1,13 @@
 """Checking what a learner sends: a refused input says what is allowed.
 
 A concept's views (torch, no gradio) raise :class:`BadInput`; its tab wraps each handler in
-:func:`guard`, which shows the message as a ``gr.Error`` (so does a model that cannot load).
+:func:`guard`, which shows the message as a ``gr.Error`` (so does a model that cannot load), and
+hands a view's :class:`Result` to Gradio as the event's outputs, field by field.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import inspect
 import math
@@ -13,6 +15,8 @@ from collections.abc import Callable
 from typing import Any
 
 from playground.models import ModelUnavailable
+
+MAX_SEED = 2**31 - 1  # every seed box: torch takes more, numpy's legacy seeding does not
 
 
 class BadInput(ValueError):
@@ -32,6 +36,24 @@ def check_number(value: Any, what: str, low: float, high: float, *, whole: bool 
     return number
 
 
+def check_seed(value: Any) -> int:
+    return int(check_number(value, "The seed", 0, MAX_SEED, whole=True))
+
+
+class Result:
+    """The base of a view's result dataclass: its fields are the event's outputs, in order.
+
+    A view returns ``Grid(figure=..., note=...)``, not a tuple a reader must count; `guard`
+    hands the fields to Gradio. (A dataclass kept in a gr.State is not a Result: it is one output.)
+    """
+
+
+def outputs(result: Any) -> Any:
+    if isinstance(result, Result):
+        return tuple(getattr(result, f.name) for f in dataclasses.fields(result))  # type: ignore[arg-type]
+    return result
+
+
 def guard(fn: Callable) -> Callable:
     """``fn`` with a refused input or an unavailable model answered as a gr.Error."""
     import gradio as gr
@@ -41,7 +63,8 @@ def guard(fn: Callable) -> Callable:
         @functools.wraps(fn)
         def stream(*args, **kwargs):
             try:
-                yield from fn(*args, **kwargs)
+                for result in fn(*args, **kwargs):
+                    yield outputs(result)
             except (BadInput, ModelUnavailable) as exc:
                 raise gr.Error(str(exc)) from None
 
@@ -50,7 +73,7 @@ def guard(fn: Callable) -> Callable:
     @functools.wraps(fn)
     def handler(*args, **kwargs):
         try:
-            return fn(*args, **kwargs)
+            return outputs(fn(*args, **kwargs))
         except (BadInput, ModelUnavailable) as exc:
             raise gr.Error(str(exc)) from None
 
