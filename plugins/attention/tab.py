@@ -11,6 +11,7 @@ import gradio as gr
 from playground import share
 from playground.inputs import guard
 from playground.models import ModelUnavailable
+from playground.ui import LATEX
 from plugins.attention import views
 from plugins.attention.views import (
     ANATOMY_CHOICES,
@@ -24,11 +25,6 @@ MATH_SOURCE = Path(__file__).with_name("attention.py")  # shown to the learner a
 CONCURRENCY = "attention"  # every heavy event of this tab shares one worker queue
 DEFAULT_TEXT = "The cat sat on the mat because it was tired, and the dog sat on the rug."
 DEFAULT_PLAYGROUND = "the cat sat down"
-LATEX = [
-    {"left": "$$", "right": "$$", "display": True},
-    {"left": "$", "right": "$", "display": False},
-]
-
 INTRO = f"""
 **Attention** lets every token ask *what else in this text is relevant to me?* Each token's
 vector is projected to a **query** $q$, a **key** $k$ and a **value** $v$; the query is compared

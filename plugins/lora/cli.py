@@ -13,7 +13,8 @@ import argparse
 import sys
 from pathlib import Path
 
-from plugins.lora.train import MAX_SECONDS, MAX_STEPS, TARGETS, TrainConfig
+from plugins.lora.limits import MAX_STEPS, TARGETS
+from plugins.lora.train import MAX_SECONDS, TrainConfig
 
 MAX_DATA_BYTES = 200_000_000  # headless runs take far more text than the tab's 200 kB
 

@@ -9,8 +9,9 @@ import gradio as gr
 
 from playground import share
 from playground.inputs import guard
+from playground.ui import LATEX
 from plugins.lora import views
-from plugins.lora.data import PROMPTS, STYLES
+from plugins.lora.data import PROMPTS, STYLES, style_text
 from plugins.lora.views import (
     DEFAULT_STEPS,
     MAX_ALPHA,
@@ -28,11 +29,6 @@ MATH_SOURCE = Path(__file__).with_name("lora.py")  # shown to the learner as it 
 CONCURRENCY = "lora"  # its events take turns (training runs on the host's long lane)
 OWN_TEXT = "Your own text (paste below)"
 DEFAULT_PRESET = "Pirate captain"
-LATEX = [
-    {"left": "$$", "right": "$$", "display": True},
-    {"left": "$", "right": "$", "display": False},
-]
-
 INTRO = """
 **LoRA** fine-tunes a big model on a budget: every pretrained weight
 $W \\in \\mathbb{R}^{d\\times k}$ stays frozen, and each chosen layer
@@ -95,8 +91,6 @@ def on_preset(name: str):
         return gr.skip(), gr.skip()
     if name not in STYLES:
         raise gr.Error(f"Unknown preset {name!r}; choose one of: {', '.join(STYLES)}.")
-    from plugins.lora.data import style_text
-
     return style_text(name), PROMPTS[name]
 
 
@@ -115,8 +109,6 @@ def _slider(low, high, value, step, label, **kw):
 
 
 def build() -> gr.Blocks:
-    from plugins.lora.data import style_text
-
     with gr.Blocks() as tab:
         gr.Markdown(INTRO, latex_delimiters=LATEX)
         run_state, qlora_state = gr.State(None), gr.State(None)

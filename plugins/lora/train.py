@@ -22,9 +22,7 @@ from torch import Tensor, nn
 
 from plugins.lora import accounting, lora, nf4
 
-MAX_STEPS = 2_000
 MAX_SECONDS = 180.0  # a run stops here whatever its steps
-TARGETS = ("q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj")
 HELD_OUT_EVERY = 10  # every 10th window of the text is held out to measure the loss on
 
 

@@ -18,23 +18,29 @@ from pathlib import Path
 from typing import Any
 
 from playground import devices
-from playground.inputs import BadInput, check_number
-from plugins.lora import figures
+from playground.inputs import BadInput, check_number, check_seed
+from playground.lazy import lazy_module
+from plugins.lora import data, figures
+from plugins.lora.limits import MAX_STEPS, TARGETS
+
+accounting = lazy_module("plugins.lora.accounting")
+lora = lazy_module("plugins.lora.lora")
+reproduce = lazy_module("plugins.lora.reproduce")
+training = lazy_module("plugins.lora.train")
+transfer_learning = lazy_module("plugins.lora.transfer")
 
 MIN_RANK, MAX_RANK = 1, 64
 MAX_ALPHA = 256.0
 MAX_DROPOUT = 0.5
-MIN_STEPS, MAX_STEPS = 10, 2_000  # train.MAX_STEPS, kept here so the tab imports no torch
+MIN_STEPS = 10
 DEFAULT_STEPS = 30  # the tab's default run: about 7 s on 2 shared cores, long enough to Stop
 MAX_LR = 1.0
-MAX_SEED = 2**31 - 1
 MAX_TEXT_BYTES = 200_000
 MIN_LINES = 10  # a style needs some lines to learn from
 MAX_PROMPT_CHARS = 500
 NEW_TOKENS = 40
 TIMING_REPEATS = 20
 MAX_UPLOAD_BYTES = 50_000_000
-TARGETS = ("q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj")
 DEFAULT_MODEL = "tiny-llama"
 
 
@@ -97,10 +103,8 @@ def check_prompt(prompt: Any) -> str:
 
 def check_config(model_id, rank, alpha, dropout, targets, steps, lr, seed):
     """The train.TrainConfig for these settings, or BadInput saying which one is wrong."""
-    from plugins.lora.train import TrainConfig
-
     check_model(model_id)
-    return TrainConfig(
+    return training.TrainConfig(
         model_id=model_id,
         rank=int(check_number(rank, "The rank r", MIN_RANK, MAX_RANK, whole=True)),
         alpha=check_number(alpha, "α (alpha)", 0.5, MAX_ALPHA),
@@ -108,7 +112,7 @@ def check_config(model_id, rank, alpha, dropout, targets, steps, lr, seed):
         targets=check_targets(targets),
         steps=int(check_number(steps, "Steps", MIN_STEPS, MAX_STEPS, whole=True)),
         lr=check_lr(lr),
-        seed=int(check_number(seed, "The seed", 0, MAX_SEED, whole=True)),
+        seed=check_seed(seed),
     )
 
 
@@ -134,15 +138,6 @@ def check_model(model_id: Any) -> str:
     if reason:
         raise BadInput(f"{spec.title} is not available here: {reason}")
     return model_id
-
-
-def _math():
-    from playground.models import IMPORTING
-
-    with IMPORTING:  # transformers' and peft's lazy imports are not thread-safe
-        from plugins.lora import accounting, lora, train
-
-    return accounting, lora, train
 
 
 def load(model_id: str) -> Any:
@@ -178,9 +173,6 @@ def export(model_id, rank, alpha, dropout, targets, steps, lr, seed, run=None):
     """(numbers, script, tables) of the plan on screen; a run in the session adds its loss per
     step, which it already holds (nothing is recomputed)."""
     cfg = check_config(model_id, rank, alpha, dropout, targets, steps, lr, seed)
-    _math()  # torch and peft's imports first, under the lock
-    from plugins.lora import reproduce
-
     model = load(cfg.model_id).model
     numbers = reproduce.numbers(cfg, model)
     held = run if isinstance(run, Run) else None
@@ -190,7 +182,6 @@ def export(model_id, rank, alpha, dropout, targets, steps, lr, seed, run=None):
 def plan(model_id, rank, alpha, dropout, targets, steps, lr, seed) -> tuple[str, list, str]:
     """(summary, memory table, command) for the settings on screen, before any training."""
     cfg = check_config(model_id, rank, alpha, dropout, targets, steps, lr, seed)
-    accounting, _, _ = _math()
     model = load(cfg.model_id).model
     rows = accounting.budgets(model, list(cfg.targets), cfg.rank)
     full, plain = rows[0], rows[1]
@@ -240,20 +231,19 @@ def train(text, model_id, rank, alpha, dropout, targets, steps, lr, seed, qlora=
     """Yield (figure, summary, Run so far) while training; the last yield is the finished run."""
     cfg = check_config(model_id, rank, alpha, dropout, targets, steps, lr, seed)
     text = check_text(text)
-    _, _, train_mod = _math()
     lm = load(cfg.model_id)
     cfg = replace(cfg, qlora=qlora)
-    data = train_mod.windows(lm.tokenizer, text, cfg.block)
-    if len(data) < 2 * cfg.batch:
+    windows = training.windows(lm.tokenizer, text, cfg.block)
+    if len(windows) < 2 * cfg.batch:
         raise BadInput(
-            f"The text is {len(data) * cfg.block:,} tokens; at least {2 * cfg.batch * cfg.block:,} "
-            "are needed (more lines)."
+            f"The text is {len(windows) * cfg.block:,} tokens; at least "
+            f"{2 * cfg.batch * cfg.block:,} are needed (more lines)."
         )
     every = max(1, cfg.steps // 25)  # ~25 redraws a run
-    for p in train_mod.train(lm.model, data, cfg, report_every=every):
+    for p in training.train(lm.model, windows, cfg, report_every=every):
         # a snapshot at every report, so a stopped run still leaves its adapter so far
         tensors = {
-            k: v.detach().cpu().clone() for k, v in train_mod.adapter_tensors(p.model).items()
+            k: v.detach().cpu().clone() for k, v in training.adapter_tensors(p.model).items()
         }
         run = Run(cfg, tensors, tuple(p.losses), p.held_out, p.memory, p.seconds, p.backend)
         baseline = p.held_out[0] if p.held_out else None
@@ -262,7 +252,6 @@ def train(text, model_id, rank, alpha, dropout, targets, steps, lr, seed, qlora=
 
 def _adapted(run: Run, lm: Any, merged: bool = False) -> Any:
     """A copy of the base with our LoRA layers holding the run's A and B."""
-    _, lora, _ = _math()
     model = copy.deepcopy(lm.model)
     config = lora.adapter_config(run.config.targets, run.config.rank, run.config.alpha, 0.0, "")
     lora.attach(model, config, run.tensors)
@@ -279,11 +268,10 @@ def generate(run, prompt, seed) -> tuple[str, str]:
     """The same prompt and seed, before and after the adapter."""
     run = check_run(run)
     prompt = check_prompt(prompt)
-    seed = int(check_number(seed, "The seed", 0, MAX_SEED, whole=True))
-    _, _, train_mod = _math()
+    seed = check_seed(seed)
     lm = load(run.config.model_id)
-    before = train_mod.sample(lm.model, lm.tokenizer, prompt, seed, NEW_TOKENS)
-    after = train_mod.sample(_adapted(run, lm), lm.tokenizer, prompt, seed, NEW_TOKENS)
+    before = training.sample(lm.model, lm.tokenizer, prompt, seed, NEW_TOKENS)
+    after = training.sample(_adapted(run, lm), lm.tokenizer, prompt, seed, NEW_TOKENS)
     return before, after
 
 
@@ -291,7 +279,6 @@ def generate(run, prompt, seed) -> tuple[str, str]:
 
 
 def layer_names(run: Run) -> list[str]:
-    _, lora, _ = _math()
     return sorted(
         {k.removeprefix(lora.PREFIX).removesuffix(".lora_A.weight") for k in run.tensors
          if k.endswith(".lora_A.weight")},
@@ -315,7 +302,6 @@ def inspect(run, layer) -> tuple[Any, str]:
     names = layer_names(run)
     if layer not in names:
         raise BadInput(f"Choose one of the adapted layers: {', '.join(names[:4])}, ...")
-    _, lora, _ = _math()
     a = run.tensors[f"{lora.PREFIX}{layer}.lora_A.weight"]
     b = run.tensors[f"{lora.PREFIX}{layer}.lora_B.weight"]
     # in float64, so rounding does not pose as extra rank
@@ -352,7 +338,6 @@ def merge(run, prompt) -> str:
 
     run = check_run(run)
     prompt = check_prompt(prompt)
-    _, _, train_mod = _math()
     lm = load(run.config.model_id)
     ids = lm.tokenizer(prompt, return_tensors="pt")["input_ids"].to(
         next(lm.model.parameters()).device
@@ -361,7 +346,7 @@ def merge(run, prompt) -> str:
     with torch.no_grad():
         diff = (unmerged(ids).logits - merged(ids).logits).abs().max().item()
     t_base, t_un, t_m = (_time_ms(m, ids) for m in (lm.model, unmerged, merged))
-    same = train_mod.sample(unmerged, lm.tokenizer, prompt, 0, 20) == train_mod.sample(
+    same = training.sample(unmerged, lm.tokenizer, prompt, 0, 20) == training.sample(
         merged, lm.tokenizer, prompt, 0, 20
     )
     return (
@@ -380,7 +365,6 @@ def merge(run, prompt) -> str:
 def save(run) -> str:
     """A zip with adapter_model.safetensors and adapter_config.json, as peft saves them."""
     run = check_run(run)
-    _, lora, _ = _math()
     from safetensors.torch import save_file
 
     cfg = run.config
@@ -399,7 +383,6 @@ def save(run) -> str:
 
 def _gather(files: Any) -> Path:
     """The uploaded zip, or the two files, unpacked into one folder."""
-    _, lora, _ = _math()
     paths = [Path(f if isinstance(f, str) else getattr(f, "name", "")) for f in (files or [])]
     if not paths or not all(p.is_file() for p in paths):
         raise BadInput(
@@ -429,9 +412,6 @@ def _gather(files: Any) -> Path:
 
 def load_adapter(files, model_id) -> tuple[str, Run]:
     """Check an uploaded adapter against the model and keep it as the session's run."""
-    from plugins.lora.train import TrainConfig
-
-    _, lora, _ = _math()
     lm = load(model_id)
     folder = _gather(files)
     try:
@@ -440,8 +420,9 @@ def load_adapter(files, model_id) -> tuple[str, Run]:
         targets = tuple(config["target_modules"])
         if not set(targets) <= set(TARGETS):
             raise lora.AdapterError(f"target modules must be among {', '.join(TARGETS)}")
-        cfg = TrainConfig(model_id=model_id, rank=config["r"], alpha=float(config["lora_alpha"]),
-                          targets=targets)  # fmt: skip
+        cfg = training.TrainConfig(
+            model_id=model_id, rank=config["r"], alpha=float(config["lora_alpha"]), targets=targets
+        )
     except lora.AdapterError as exc:
         raise BadInput(f"This adapter was refused: {exc}.") from None
     if not MIN_RANK <= cfg.rank <= MAX_RANK:
@@ -477,19 +458,14 @@ def compare_qlora(plain: Any, quant: Any) -> list[list[str]]:
 
 def transfer(seed) -> tuple[list[list[str]], str]:
     """Frozen MiniLM + head vs random features + head vs full fine-tune, on the shipped set."""
-    seed = int(check_number(seed, "The seed", 0, MAX_SEED, whole=True))
-    from playground.models import IMPORTING
-
-    with IMPORTING:
-        from plugins.lora import data
-        from plugins.lora import transfer as transfer_mod
+    seed = check_seed(seed)
     encoder = load_encoder()
-    results = transfer_mod.compare(encoder, seed)
-    train, test = data.labelled_set()
+    results = transfer_learning.compare(encoder, seed)
+    train_set, test_set = data.labelled_set()
     rows = [[r.method, f"{r.accuracy:.1%}", f"{r.seconds:.1f} s", f"{r.trainable:,}"]
             for r in results]  # fmt: skip
     md = (
-        f"{len(train)} training and {len(test)} test sentences, {len(data.TOPICS)} topics "
+        f"{len(train_set)} training and {len(test_set)} test sentences, {len(data.TOPICS)} topics "
         f"({', '.join(data.TOPICS)}); the test sentences use words no training sentence has. "
         f"Chance is {1 / len(data.TOPICS):.0%}."
     )

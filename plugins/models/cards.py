@@ -14,7 +14,7 @@ from pathlib import Path
 import torch
 
 from plugins.models import language, paths
-from plugins.models.train_lm import BATCH, SEQ_LEN, evaluate, heldout_ids
+from plugins.models.heldout import SEQ_LEN, evaluate, heldout_ids
 
 PROMPTS = ("Once upon a time, the king", "The capital of France is", "A spider has")
 SAMPLE_SEED = 0
@@ -70,8 +70,8 @@ with prose from Python's own documentation and docstrings (PSF licence).
 
 ## Training
 - {training["steps"]:,} steps of AdamW (lr {training["lr"]}, cosine, 100 warm-up steps),
-  batch {BATCH} × {SEQ_LEN} tokens: {training["tokens_seen"]:,} tokens seen in
-  {training["seconds"] / 60:.1f} minutes. Final training loss {training["log"][-1]["loss"]}.
+  batch {training["batch"]} × {training["seq_len"]} tokens: {training["tokens_seen"]:,} tokens
+  seen in {training["seconds"] / 60:.1f} minutes. Final training loss {training["log"][-1]["loss"]}.
 - Both bundled models saw the same batches in the same order for the same number of steps.
 - {TIMING_NOTE.format(steps=training["steps"])}
 

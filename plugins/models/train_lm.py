@@ -22,13 +22,12 @@ from pathlib import Path
 
 import torch
 
-from plugins.models import corpus
-from plugins.models.language import load_tokenizer
+from plugins.models import cards, corpus
+from plugins.models.heldout import SEQ_LEN, encode_lines
 from plugins.models.paths import DENSE_DIR, HELDOUT, MOE_DIR, TOKENIZER_DIR
 
 VOCAB_SIZE = 4096
 EOS = "<|endoftext|>"
-SEQ_LEN = 128
 BATCH = 32
 LR = 3e-3
 WARMUP = 100
@@ -94,41 +93,6 @@ def train_tokenizer(work: Path) -> None:
     )
     fast.save_pretrained(TOKENIZER_DIR)
     HELDOUT.write_text(heldout.read_text(encoding="utf-8"), encoding="utf-8")
-
-
-def encode_lines(text: str) -> torch.Tensor:
-    """Every paragraph followed by the end-of-text token, as one long stream of ids."""
-    tok = load_tokenizer()
-    ids: list[int] = []
-    for line in text.splitlines():
-        if line.strip():
-            ids += tok(line)["input_ids"] + [tok.eos_token_id]
-    return torch.tensor(ids, dtype=torch.long)
-
-
-def heldout_ids() -> torch.Tensor:
-    return encode_lines(HELDOUT.read_text(encoding="utf-8"))
-
-
-@torch.no_grad()
-def evaluate(model, ids: torch.Tensor, batch: int = 64) -> dict[str, float]:
-    """Held-out perplexity and mean next-token entropy, over non-overlapping windows."""
-    model.eval()
-    n = (len(ids) - 1) // SEQ_LEN
-    x = ids[: n * SEQ_LEN].view(n, SEQ_LEN)  # (N, T)
-    y = ids[1 : n * SEQ_LEN + 1].view(n, SEQ_LEN)  # (N, T), shifted by one
-    nll = entropy = 0.0
-    for i in range(0, n, batch):
-        logits = model(input_ids=x[i : i + batch]).logits.float()  # (B, T, V)
-        log_p = torch.log_softmax(logits, -1)
-        nll += -log_p.gather(-1, y[i : i + batch, :, None]).sum().item()
-        entropy += -(log_p.exp() * log_p).sum().item()
-    tokens = n * SEQ_LEN
-    return {
-        "perplexity": math.exp(nll / tokens),
-        "entropy_nats": entropy / tokens,
-        "tokens": tokens,
-    }
 
 
 def train(kind: str, steps: int, work: Path, threads: int) -> None:
@@ -198,9 +162,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.what == "tokenizer":
         train_tokenizer(args.work)
     elif args.what == "cards":
-        from plugins.models.cards import write_cards
-
-        write_cards()
+        cards.write_cards()
     else:
         train(args.what, args.steps, args.work, args.threads)
     return 0

@@ -9,6 +9,7 @@ import gradio as gr
 
 from playground import share
 from playground.inputs import guard
+from playground.ui import LATEX
 from plugins.moe import views
 from plugins.moe.views import (
     MAX_AUX,
@@ -36,11 +37,6 @@ SHAPE_CHOICES = [
     ("clustered (4 topics)", "clustered"),
     ("near-identical", "near-identical"),
 ]
-LATEX = [
-    {"left": "$$", "right": "$$", "display": True},
-    {"left": "$", "right": "$", "display": False},
-]
-
 INTRO = """
 A **sparse mixture of experts** (MoE) replaces the one feed-forward network (FFN) of a
 transformer block with $E$ expert FFNs and a small **router**. The router scores each token

@@ -12,8 +12,17 @@ from functools import lru_cache
 from typing import Any, NamedTuple
 
 from playground import devices
-from playground.inputs import BadInput, check_number
+from playground.inputs import BadInput, check_number, check_seed
+from playground.lazy import lazy_module
+from plugins.models.language import parameter_counts
+from plugins.models.paths import DENSE_DIR, MOE_DIR
 from plugins.moe import figures
+
+capture = lazy_module("plugins.moe.capture")
+lab = lazy_module("plugins.moe.lab")
+moe = lazy_module("plugins.moe.moe")
+anatomy = lazy_module("plugins.attention.anatomy")  # FLOPs per token, counted as that tab does
+decode = lazy_module("plugins.gpt.decode")  # the greedy loop the GPT tab teaches
 
 MAX_TOKENS = 512  # the bundled models' context, and the lab's token limit
 MAX_TEXT_CHARS = 4_000
@@ -25,7 +34,6 @@ MIN_STEPS, MAX_STEPS = 10, 1_000
 MAX_AUX = 1.0
 MAX_TRAIN_SECONDS = 30.0  # hard cap on one training run, whatever the steps
 MAX_NEW_TOKENS = 64
-MAX_SEED = 2**31 - 1
 FLOPS_CONTEXT = 128  # the held-out evaluation's window, for FLOPs per token
 MOE_ID, DENSE_ID = "tiny-mixtral", "tiny-llama"
 CAPTURE_CACHE = 8
@@ -62,19 +70,6 @@ def check_routing(experts: Any, top_k: Any) -> tuple[int, int]:
     return e, k
 
 
-def check_seed(seed: Any) -> int:
-    return int(check_number(seed, "The seed", 0, MAX_SEED, whole=True))
-
-
-def _math():
-    from playground.models import IMPORTING
-
-    with IMPORTING:  # transformers' lazy imports are not thread-safe
-        from plugins.moe import capture, lab, moe
-
-    return capture, lab, moe
-
-
 def _label(token: str) -> str:
     return token.replace("Ġ", "␣").replace("Ċ", "⏎") or "·"  # byte-level BPE's space, newline
 
@@ -107,7 +102,6 @@ class Capture(NamedTuple):
 def _capture(device: str, text: str) -> Capture:
     import torch
 
-    capture, _, _ = _math()
     lm = load(MOE_ID)
     ids = lm.tokenizer(text)["input_ids"]
     if not ids:
@@ -168,8 +162,6 @@ def clear_cache() -> None:
 
 
 def _eval(model_id: str) -> dict[str, Any]:
-    from plugins.models.paths import DENSE_DIR, MOE_DIR
-
     folder = {MOE_ID: MOE_DIR, DENSE_ID: DENSE_DIR}[model_id]
     return json.loads((folder / "eval.json").read_text())
 
@@ -177,10 +169,6 @@ def _eval(model_id: str) -> dict[str, Any]:
 def compare(prompt: str, new_tokens: Any):
     """The MoE and its dense twin side by side: sizes, FLOPs, perplexity, continuations."""
     import torch
-
-    from plugins.attention import anatomy
-    from plugins.gpt import decode
-    from plugins.models.language import parameter_counts
 
     prompt = check_text(prompt, "prompt")
     n = int(check_number(new_tokens, "New tokens", 1, MAX_NEW_TOKENS, whole=True))
@@ -235,7 +223,6 @@ def routing_lab(
     """Our MoE layer on random or shaped tokens: the routing, the drops, the loads, the loss."""
     import torch
 
-    _, lab, moe = _math()
     if shape not in lab.SHAPES:
         raise BadInput(f"Token shape must be one of {', '.join(lab.SHAPES)}, not {shape!r}.")
     t = int(check_number(tokens, "The number of tokens", 1, MAX_TOKENS, whole=True))
@@ -305,7 +292,6 @@ def training_summary(p: Any, steps: int) -> str:
 
 def train(experts: Any, top_k: Any, steps: Any, aux: Any, seed: Any, report_every: int = 0):
     """Yield (figure, summary) as the two runs train; the last yield is the finished run."""
-    _, lab, _ = _math()
     e, k, s, a, seed = check_training(experts, top_k, steps, aux, seed)
     every = report_every or max(1, s // 10)  # a plot costs ~70 ms: ten per run
     for p in lab.train(e, k, s, a, seed, MAX_TRAIN_SECONDS, every):

@@ -77,13 +77,13 @@ def _library_cases(w: torch.Tensor) -> list[BenchCase]:
 
 def _perplexity(recipe, device):
     from playground.models import REGISTRY
-    from plugins.models.train_lm import heldout_ids
+    from plugins.models.heldout import heldout_ids, perplexity
     from plugins.quantization.views import HELDOUT_TOKENS
 
     lm = REGISTRY.get("tiny-llama", device)
     ids = heldout_ids()[: HELDOUT_TOKENS + 1].to(device)
     model = lm.model if recipe is None else llm.quantized_copy(lm.model, recipe)
-    return llm.perplexity(model, ids)
+    return perplexity(model, ids)
 
 
 def _size(recipe, device):

@@ -1,4 +1,4 @@
-"""Quantizing a whole causal LM: a quantized copy, calibration, perplexity, speed, and QAT.
+"""Quantizing a whole causal LM: a quantized copy, calibration, sizes, speed, and QAT.
 
 The three axes of the tab, on a real model:
 - *what* (scope): the weights of every linear layer in the blocks; also their input
@@ -17,7 +17,6 @@ changed, so the registry's shared model stays as every other tab expects it.
 from __future__ import annotations
 
 import copy
-import math
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -25,11 +24,11 @@ from dataclasses import dataclass
 import torch
 from torch import Tensor
 
+from plugins.models.heldout import SEQ_LEN
 from plugins.quantization.quantization import FakeQuantLinear, QuantLinear, Scheme
 
 LINEARS = ("q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj")
 KV_PROJECTIONS = ("k_proj", "v_proj")
-SEQ_LEN = 128  # the bundled models' evaluation window
 CALIBRATION_SOURCES = ("stories", "random tokens", "one repeated token")
 STORY_SEED = 10_000  # not the seeds the training and held-out text came from
 
@@ -121,16 +120,6 @@ def calibration_ids(tokenizer, samples: int, source: str, seed: int) -> Tensor:
 
 
 @torch.no_grad()
-def perplexity(model, ids: Tensor) -> float:
-    """exp(mean next-token NLL) over non-overlapping SEQ_LEN windows of ``ids``."""
-    n = (len(ids) - 1) // SEQ_LEN
-    x = ids[: n * SEQ_LEN].view(n, SEQ_LEN)  # (N, T)
-    y = ids[1 : n * SEQ_LEN + 1].view(n, SEQ_LEN)  # (N, T), the next tokens
-    logits = model(input_ids=x).logits.float()  # (N, T, V)
-    nll = torch.nn.functional.cross_entropy(logits.flatten(0, 1), y.flatten())
-    return math.exp(nll.item())
-
-
 def model_bytes(model) -> int:
     """What the weights take: quantized layers at their stored size, the rest float32."""
     total = sum(m.nbytes for m in model.modules() if isinstance(m, QuantLinear))

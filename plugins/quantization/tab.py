@@ -10,6 +10,7 @@ import gradio as gr
 
 from playground import share
 from playground.inputs import guard
+from playground.ui import LATEX
 from plugins.quantization import views
 from plugins.quantization.views import (
     HEADERS,
@@ -39,10 +40,6 @@ GRANULARITIES = ("tensor", "channel", "group")
 CALIBRATION_SOURCES = ("stories", "random tokens", "one repeated token")
 DEFAULT_PROMPT = "Once upon a time, the queen"
 QAT_STEPS, QAT_LR = 20, 1e-3  # int2 per channel: perplexity ~18 after PTQ, ~8 after these
-LATEX = [
-    {"left": "$$", "right": "$$", "display": True},
-    {"left": "$", "right": "$", "display": False},
-]
 INTRO = """
 **Quantization** stores a model's numbers in fewer bits: each block of values gets a scale $s$
 (and maybe a zero-point $z$), and each value becomes a small integer or a code,

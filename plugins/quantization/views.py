@@ -11,7 +11,15 @@ from functools import lru_cache
 from typing import Any
 
 from playground import devices
-from playground.inputs import BadInput, check_number
+from playground.inputs import BadInput, check_number, check_seed
+from playground.lazy import lazy_module
+
+Q = lazy_module("plugins.quantization.quantization")
+llm = lazy_module("plugins.quantization.llm")
+figures = lazy_module("plugins.quantization.figures")
+heldout = lazy_module(
+    "plugins.models.heldout"
+)  # the held-out text and perplexity the model cards use
 
 MODEL_ID = "tiny-llama"
 MATRICES = ("q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj")
@@ -30,7 +38,6 @@ QAT_BATCH = 2  # windows of 128 tokens per step: a step in about half a second o
 MIN_LR, MAX_LR = 1e-6, 1e-2
 MAX_NEW_TOKENS = 32
 MAX_TEXT_CHARS = 2_000
-MAX_SEED = 2**31 - 1
 MAX_FEATURES = 32  # outlier features planted in the activations
 MIN_THRESHOLD, MAX_THRESHOLD = 0.5, 200.0
 HELDOUT_TOKENS = 4_096  # 32 windows of 128: a perplexity in about a second on CPU
@@ -58,22 +65,8 @@ def check_text(text: Any, what: str = "prompt") -> str:
     return text
 
 
-def check_seed(seed: Any) -> int:
-    return int(check_number(seed, "The seed", 0, MAX_SEED, whole=True))
-
-
-def _math():
-    from playground.models import IMPORTING
-
-    with IMPORTING:  # transformers' lazy imports are not thread-safe
-        from plugins.quantization import figures, llm, quantization
-
-    return quantization, llm, figures
-
-
 def scheme_for(fmt: Any, mapping: Any, granularity: Any, group_size: Any, row_length: int):
     """The Scheme the controls describe, or BadInput saying why it cannot be."""
-    Q, _, _ = _math()
     fmt = check_choice(fmt, "The format", Q.FORMATS)
     mapping = check_choice(mapping, "The mapping", MAPPINGS)
     granularity = check_choice(granularity, "The granularity", Q.GRANULARITIES)
@@ -147,7 +140,6 @@ def _lab_matrix(source: str, layer: int, matrix: str, outliers: int, scale: floa
 
 def _lab(source, layer, matrix, fmt, mapping, granularity, group_size, outliers, scale, seed):
     """The lab's checked inputs, its matrix and scheme, and what quantizing did."""
-    Q, _, _ = _math()
     source = check_choice(source, "The source", SOURCES)
     layer = int(check_number(layer, "The layer", 0, LAYERS - 1, whole=True))
     matrix = check_choice(matrix, "The matrix", MATRICES)
@@ -168,7 +160,6 @@ def mapping_lab(source, layer, matrix, fmt, mapping, granularity, group_size, ou
                 seed):  # fmt: skip
     """One weight matrix through one scheme: formula, histogram with grid, errors, and every
     format side by side."""
-    Q, _, figures = _math()
     inputs, w, scheme, q, err, blocks, worst = _lab(
         source, layer, matrix, fmt, mapping, granularity, group_size, outliers, scale, seed
     )
@@ -233,9 +224,7 @@ def _formula(Q, q, block: int, shape) -> str:
 
 @lru_cache(maxsize=2)
 def _heldout(device: str):
-    from plugins.models.train_lm import heldout_ids
-
-    return heldout_ids()[: HELDOUT_TOKENS + 1].to(device)
+    return heldout.heldout_ids()[: HELDOUT_TOKENS + 1].to(device)
 
 
 # Perplexity is the slow part (a forward over every held-out token) and depends only on the
@@ -246,36 +235,32 @@ def _heldout(device: str):
 @lru_cache(maxsize=2)
 def _float_baseline(device: str) -> tuple[float, int]:
     """The float model's held-out perplexity and bytes."""
-    _, L, _ = _math()
     lm = load_lm()
-    return L.perplexity(lm.model, _heldout(device)), L.model_bytes(lm.model)
+    return heldout.perplexity(lm.model, _heldout(device)), llm.model_bytes(lm.model)
 
 
 @lru_cache(maxsize=8)
 def _float_greedy(device: str, prompt: str, new_tokens: int) -> tuple[list[int], float]:
-    _, L, _ = _math()
     lm = load_lm()
     ids = _prompt_ids(lm, prompt, new_tokens)
-    L.greedy(lm.model, ids, new_tokens)
-    return L.greedy(lm.model, ids, new_tokens)  # the second run: warm caches, fair timing
+    llm.greedy(lm.model, ids, new_tokens)
+    return llm.greedy(lm.model, ids, new_tokens)  # the second run: warm caches, fair timing
 
 
 @lru_cache(maxsize=32)
 def _quantized_perplexity(device: str, recipe, act_scales: tuple | None) -> float:
     """Held-out perplexity of the model quantized by ``recipe`` (static scales as items)."""
-    _, L, _ = _math()
     lm = load_lm()
     scales = None if act_scales is None else dict(act_scales)
-    return L.perplexity(L.quantized_copy(lm.model, recipe, scales), _heldout(device))
+    return heldout.perplexity(llm.quantized_copy(lm.model, recipe, scales), _heldout(device))
 
 
 @lru_cache(maxsize=16)
 def _calibrated(device: str, samples: int, source: str, seed: int) -> tuple:
     """Static activation scales from ``samples`` calibration windows, as sorted items."""
-    _, L, _ = _math()
     lm = load_lm()
-    calib = L.calibration_ids(lm.tokenizer, samples, source, seed).to(lm.model.device)
-    return tuple(sorted(L.calibrate(lm.model, calib).items()))
+    calib = llm.calibration_ids(lm.tokenizer, samples, source, seed).to(lm.model.device)
+    return tuple(sorted(llm.calibrate(lm.model, calib).items()))
 
 
 def _prompt_ids(lm, prompt: str, new_tokens: int):
@@ -298,21 +283,20 @@ HEADERS = ["configuration", "bits", "scope", "timing", "model KiB", "KV cache Ki
 
 def _measure(recipe, label, bits, scope, timing, prompt, new_tokens, act_scales=None):
     """Quantize a copy, then the rows fp32 | quantized and the two continuations."""
-    _, L, _ = _math()
     lm = load_lm()
     device = devices.device()
     fp_ppl, fp_bytes = _float_baseline(device)
     fp_tokens, fp_ms = _float_greedy(device, prompt, new_tokens)
     config = lm.model.config
-    qmodel = L.quantized_copy(lm.model, recipe, None if act_scales is None else dict(act_scales))
+    qmodel = llm.quantized_copy(lm.model, recipe, None if act_scales is None else dict(act_scales))
     ids = _prompt_ids(lm, prompt, new_tokens)
-    tokens, ms = L.greedy(qmodel, ids, new_tokens)
+    tokens, ms = llm.greedy(qmodel, ids, new_tokens)
     ppl = _quantized_perplexity(device, recipe, act_scales)
-    kv_bytes = L.kv_cache_bytes(config, recipe.kv, KV_CONTEXT)
+    kv_bytes = llm.kv_cache_bytes(config, recipe.kv, KV_CONTEXT)
     rows = [
-        _row("float32", 32, "—", "—", fp_bytes, L.kv_cache_bytes(config, None, KV_CONTEXT),
+        _row("float32", 32, "—", "—", fp_bytes, llm.kv_cache_bytes(config, None, KV_CONTEXT),
              fp_ppl, fp_ms),
-        _row(label, bits, scope, timing, L.model_bytes(qmodel), kv_bytes, ppl, ms),
+        _row(label, bits, scope, timing, llm.model_bytes(qmodel), kv_bytes, ppl, ms),
     ]  # fmt: skip
     decode = lm.tokenizer.decode
     same = sum(a == b for a, b in zip(tokens, fp_tokens, strict=True))
@@ -329,7 +313,6 @@ def _measure(recipe, label, bits, scope, timing, prompt, new_tokens, act_scales=
 
 def scope_run(scope, fmt, mapping, granularity, group_size, prompt, new_tokens):
     """Weights only, weights + int8 activations, or the KV cache: size, perplexity, speed."""
-    _, L, _ = _math()
     scope = check_choice(scope, "The scope", SCOPES)
     prompt = check_text(prompt)
     n = int(check_number(new_tokens, "New tokens", 1, MAX_NEW_TOKENS, whole=True))
@@ -340,22 +323,21 @@ def scope_run(scope, fmt, mapping, granularity, group_size, prompt, new_tokens):
     else:
         scheme = scheme_for(fmt, mapping, granularity, group_size, lm.model.config.hidden_size)
     if scope == "weights only":
-        recipe, label, timing = L.Recipe(scheme), describe(scheme), "PTQ"
+        recipe, label, timing = llm.Recipe(scheme), describe(scheme), "PTQ"
     elif scope == "weights + activations":
-        recipe, timing = L.Recipe(scheme, "dynamic"), "PTQ dynamic"
+        recipe, timing = llm.Recipe(scheme, "dynamic"), "PTQ dynamic"
         label = f"W: {describe(scheme)} · A: int8 per token"
     else:
-        recipe, timing = L.Recipe(None, kv=scheme), "PTQ"
+        recipe, timing = llm.Recipe(None, kv=scheme), "PTQ"
         label = f"KV cache: {scheme.format}{'' if scheme.symmetric else ' asym'} per token, head"
     return _measure(recipe, label, scheme.bits, scope, timing, prompt, n)
 
 
 def ptq_run(timing, samples, source, seed, prompt, new_tokens):
     """W8A8 with activation scales measured per input (dynamic) or calibrated once (static)."""
-    Q, L, _ = _math()
     timing = check_choice(timing, "The timing", TIMINGS)
     k = int(check_number(samples, "Calibration samples", 1, MAX_CALIBRATION, whole=True))
-    source = check_choice(source, "The calibration text", L.CALIBRATION_SOURCES)
+    source = check_choice(source, "The calibration text", llm.CALIBRATION_SOURCES)
     seed = check_seed(seed)
     prompt = check_text(prompt)
     n = int(check_number(new_tokens, "New tokens", 1, MAX_NEW_TOKENS, whole=True))
@@ -364,7 +346,7 @@ def ptq_run(timing, samples, source, seed, prompt, new_tokens):
     if timing == "static":
         scales = _calibrated(devices.device(), k, source, seed)
         label = f"W8A8 static: activation scales from {k} × 128 tokens of {source}"
-    rows, md = _measure(L.Recipe(Q.Scheme(), timing), label, 8, "weights + activations",
+    rows, md = _measure(llm.Recipe(Q.Scheme(), timing), label, 8, "weights + activations",
                         f"PTQ {timing}", prompt, n, scales)  # fmt: skip
     if scales is not None:
         top = sorted(scales, key=lambda kv: -kv[1])[:3]
@@ -386,25 +368,24 @@ def check_qat(fmt, granularity, steps, lr, seed):
 
 def qat_run(fmt, granularity, steps, lr, seed, every: int = 0):
     """Yield (markdown, figure, final rows or None) while a fake-quant copy trains."""
-    _, L, figures = _math()
     scheme, s, rate, seed = check_qat(fmt, granularity, steps, lr, seed)
     lm = load_lm()
     device = devices.device()
-    heldout = _heldout(device)
+    held_out = _heldout(device)
     fp_ppl = _float_baseline(device)[0]
-    ptq_ppl = _quantized_perplexity(device, L.Recipe(scheme), None)
+    ptq_ppl = _quantized_perplexity(device, llm.Recipe(scheme), None)
     head = (
         f"**{describe(scheme)}** · float32 perplexity {fp_ppl:.3f} · PTQ (round the trained "
         f"weights) {ptq_ppl:.3f}"
     )
     every = every or max(1, s // 20)
     last = None
-    for p in L.qat(lm.model, lm.tokenizer, scheme, s, rate, seed, QAT_TIME_CAP_S, every,
+    for p in llm.qat(lm.model, lm.tokenizer, scheme, s, rate, seed, QAT_TIME_CAP_S, every,
                    QAT_BATCH):  # fmt: skip
         last = p
         md = f"{head}\n\n**Step {p.step} of {s}** · loss {p.losses[-1]:.4f} · {p.seconds:.1f} s"
         yield md, figures.qat_curve(p.losses, s), None
-    qat_ppl = L.perplexity(last.model.eval(), heldout)
+    qat_ppl = heldout.perplexity(last.model.eval(), held_out)
     capped = f" (stopped at the {QAT_TIME_CAP_S:g} s cap)" if last.stopped_early else ""
     md = (
         f"{head} · **QAT {qat_ppl:.3f}** after {last.step} steps{capped}\n\n"
@@ -413,8 +394,8 @@ def qat_run(fmt, granularity, steps, lr, seed, every: int = 0):
         + ("(training through the rounding found weights that round better)."
            if qat_ppl < ptq_ppl else "(not yet better: try more steps or another rate).")
     )  # fmt: skip
-    bytes_ = L.model_bytes(L.quantized_copy(lm.model, L.Recipe(scheme)))
-    kv = L.kv_cache_bytes(lm.model.config, None, KV_CONTEXT)
+    bytes_ = llm.model_bytes(llm.quantized_copy(lm.model, llm.Recipe(scheme)))
+    kv = llm.kv_cache_bytes(lm.model.config, None, KV_CONTEXT)
     label = f"{describe(scheme)} (QAT, {last.step} steps)"
     row = _row(label, scheme.bits, "weights only", "QAT", bytes_, kv, qat_ppl, None)
     yield md, figures.qat_curve(last.losses, s), [row]
@@ -446,7 +427,6 @@ def outliers_run(layer, matrix, features, magnitude, threshold, seed):
     planted outlier features."""
     import torch
 
-    Q, _, figures = _math()
     layer = int(check_number(layer, "The layer", 0, LAYERS - 1, whole=True))
     matrix = check_choice(matrix, "The matrix", MATRICES)
     k = int(check_number(features, "Outlier features", 0, MAX_FEATURES, whole=True))

@@ -12,7 +12,7 @@ import torch
 
 from playground.models import LanguageModel, ModelRegistry, ModelUnavailable
 from plugins.models import language, paths
-from plugins.models.train_lm import evaluate, heldout_ids
+from plugins.models.heldout import evaluate, heldout_ids
 
 BUNDLED_LMS = {"tiny-llama": paths.DENSE_DIR, "tiny-mixtral": paths.MOE_DIR}
 
