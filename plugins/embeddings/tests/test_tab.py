@@ -7,7 +7,7 @@ import pytest
 import torch
 from sentence_transformers import util
 
-from plugins.embeddings import tab
+from plugins.embeddings import tab, views
 
 
 def no_progress(*args, **kwargs):
@@ -16,7 +16,7 @@ def no_progress(*args, **kwargs):
 
 def analogy(expression="king - man + woman", exclude=True, measure="cosine", normalise=True,
             words=tab.DEFAULT_MAP_WORDS, method="PCA"):  # fmt: skip
-    return tab.analogy(expression, exclude, measure, normalise, words, method, no_progress)
+    return tab.on_analogy(expression, exclude, measure, normalise, words, method, no_progress)
 
 
 @pytest.fixture(autouse=True)
@@ -85,7 +85,7 @@ def test_bad_workbench_input_says_what_is_allowed(kwargs, message):
         analogy(**kwargs)
 
 
-@pytest.mark.skipif("UMAP" in tab.MAP_METHODS, reason="umap-learn is installed here")
+@pytest.mark.skipif("UMAP" in views.MAP_METHODS, reason="umap-learn is installed here")
 def test_umap_asked_for_without_umap_says_what_to_install():
     with pytest.raises(gr.Error, match="umap-learn"):
         analogy(method="UMAP")
@@ -93,17 +93,17 @@ def test_umap_asked_for_without_umap_says_what_to_install():
 
 def test_the_sentence_matrix_is_cosine_between_model_embeddings(model):
     lines = tab.DEFAULT_SENTENCES.splitlines()
-    fig, summary = tab.sentences(tab.DEFAULT_SENTENCES, "cosine", True)
+    fig, summary = tab.on_sentences(tab.DEFAULT_SENTENCES, "cosine", True)
     expected = util.cos_sim(*(model.encode(lines, convert_to_tensor=True),) * 2)
     torch.testing.assert_close(torch.tensor(fig.data[0].z), expected.cpu(), atol=1e-4, rtol=1e-4)
     assert "Closest pair by cosine" in summary
-    fig, summary = tab.sentences(tab.DEFAULT_SENTENCES, "Euclidean distance", True)
+    fig, summary = tab.on_sentences(tab.DEFAULT_SENTENCES, "Euclidean distance", True)
     assert torch.tensor(fig.data[0].z).diagonal().abs().max() < 1e-3  # each is 0 from itself
 
 
 def test_search_is_semantic_search_over_the_pasted_list(model):
     docs = tab.DEFAULT_DOCUMENTS.splitlines()
-    found = tab.search(tab.DEFAULT_QUERY, tab.DEFAULT_DOCUMENTS, 4)
+    found = tab.on_search(tab.DEFAULT_QUERY, tab.DEFAULT_DOCUMENTS, 4)
     q, d = (
         model.encode([tab.DEFAULT_QUERY], convert_to_tensor=True),
         model.encode(docs, convert_to_tensor=True),
@@ -114,7 +114,7 @@ def test_search_is_semantic_search_over_the_pasted_list(model):
 
 
 def test_static_vs_contextual_shows_both_distances():
-    text = tab.context("bank", tab.DEFAULT_FIRST, tab.DEFAULT_SECOND)
+    text = tab.on_context("bank", tab.DEFAULT_FIRST, tab.DEFAULT_SECOND)
     assert "| static: its row of the input embedding table | 1.0000 | 0.0000 |" in text
     assert "contextual" in text and "sentence embeddings" in text
 
@@ -122,17 +122,17 @@ def test_static_vs_contextual_shows_both_distances():
 @pytest.mark.parametrize(
     ("call", "message"),
     [
-        (lambda: tab.sentences("only one", "cosine", True), "Enter 2 to 50 sentences"),
-        (lambda: tab.sentences("\n".join(["a"] * 51), "cosine", True), "got 51"),
-        (lambda: tab.sentences("a\n" + "b" * 501, "cosine", True), "at most 500"),
-        (lambda: tab.sentences("x" * 100_000, "cosine", True), "too long"),
-        (lambda: tab.search("", "doc", 3), "query needs 1 to 500"),
-        (lambda: tab.search("q", "", 3), "Enter 1 to 50 documents"),
-        (lambda: tab.search("q", "doc", float("nan")), "between 1 and 10"),
-        (lambda: tab.search("q", "doc", 11), "between 1 and 10"),
-        (lambda: tab.context("two words", "a", "b"), "single word"),
-        (lambda: tab.context("bank", "no such word", "a bank"), "must contain the word"),
-        (lambda: tab.context("bank", "", "a bank"), "first sentence needs"),
+        (lambda: tab.on_sentences("only one", "cosine", True), "Enter 2 to 50 sentences"),
+        (lambda: tab.on_sentences("\n".join(["a"] * 51), "cosine", True), "got 51"),
+        (lambda: tab.on_sentences("a\n" + "b" * 501, "cosine", True), "at most 500"),
+        (lambda: tab.on_sentences("x" * 100_000, "cosine", True), "too long"),
+        (lambda: tab.on_search("", "doc", 3), "query needs 1 to 500"),
+        (lambda: tab.on_search("q", "", 3), "Enter 1 to 50 documents"),
+        (lambda: tab.on_search("q", "doc", float("nan")), "between 1 and 10"),
+        (lambda: tab.on_search("q", "doc", 11), "between 1 and 10"),
+        (lambda: tab.on_context("two words", "a", "b"), "single word"),
+        (lambda: tab.on_context("bank", "no such word", "a bank"), "must contain the word"),
+        (lambda: tab.on_context("bank", "", "a bank"), "first sentence needs"),
     ],
 )
 def test_bad_sentence_input_says_what_is_allowed(call, message):
@@ -148,7 +148,7 @@ def test_the_exported_script_finds_the_same_words_with_sentence_transformers():
 
     args = ('2*paris - france + "eiffel tower"', True, "Euclidean distance", False, "", "PCA")
     result = tab.export(*args)
-    table, *_ = tab.analogy(*args, no_progress)
+    table, *_ = tab.on_analogy(*args, no_progress)
     assert result.numbers["words"] == words(table)
     assert column(table, "Euclidean distance") == [round(s, 4) for s in result.numbers["scores"]]
     assert "'eiffel tower'" in result.snippet and "normalise = False" in result.snippet
