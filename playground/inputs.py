@@ -23,10 +23,15 @@ class BadInput(ValueError):
     """An input the tab refuses; the message says what is allowed."""
 
 
+def _limit(x: float) -> str:
+    """A range's end as a person writes it: 2,147,483,647 and 0.05, not 2.14748e+09."""
+    return f"{int(x):,}" if float(x).is_integer() else f"{x:g}"
+
+
 def check_number(value: Any, what: str, low: float, high: float, *, whole: bool = False) -> float:
     """A finite number in [low, high] (a whole one when ``whole``), or BadInput naming the range."""
     kind = "a whole number" if whole else "a number"
-    allowed = f"{what} must be {kind} from {low:g} to {high:g}"
+    allowed = f"{what} must be {kind} from {_limit(low)} to {_limit(high)}"
     try:
         number = float(value)
     except (TypeError, ValueError):

@@ -2,7 +2,8 @@
 
 The result has the shape of a built-in: a distribution whose pyproject declares the
 `playground` entry point, a package with plugin.py (hookimpls only), <NAME>.py (torch math,
-no gradio) and tab.py (the Gradio UI), and tests that run `playground.testing.check_plugin`.
+no gradio), views.py (checked inputs in, results out; no gradio) and tab.py (the Gradio UI:
+components, then events), and tests that run `playground.testing.check_plugin`.
 Its concept is small but real — dot product and cosine similarity — so it passes the contract
 as written and shows every rule in place before the author replaces it.
 
@@ -23,7 +24,7 @@ from playground.host import PROJECT
 
 TEMPLATES = Path(__file__).parent / "templates" / "plugin"
 MARKER = re.compile(r"@@(\w+)@@")
-RESERVED = {"plugin", "tab"}  # modules the package already has
+RESERVED = {"plugin", "tab", "views"}  # modules the package already has
 
 
 def names(name: str) -> dict[str, str]:

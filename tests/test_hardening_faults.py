@@ -24,6 +24,7 @@ import playground.models
 from playground import testing
 from playground.app import create_app
 from playground.host import Host, discovered_entry_points, load
+from playground.inputs import guard
 from playground.models import ModelRegistry, ModelUnavailable
 from plugins.models import language, paths
 from tests.helpers import FIXTURE_PLUGINS
@@ -119,24 +120,21 @@ def _damaged(tmp_path: Path, folder: Path, weights: str, how: str) -> Path:
 
 
 def _gpt_model(model_id):
-    from plugins.gpt.tab import load_model
+    from plugins.gpt import views
 
-    return load_model(model_id)
+    return guard(views.load_model)(model_id)  # as the tab's handlers answer: a gr.Error
 
 
 def _moe_model(model_id):
     from plugins.moe import views
 
-    try:
-        return views.load(model_id)
-    except views.BadInput as exc:  # the moe tab's handlers turn this into a gr.Error
-        raise gr.Error(str(exc)) from None
+    return guard(views.load)(model_id)
 
 
 def _diffusion_model(model_id):
-    from plugins.diffusion.tab import _model
+    from plugins.diffusion import views
 
-    return _model(model_id)
+    return guard(views.load_model)(model_id)
 
 
 CASES = {

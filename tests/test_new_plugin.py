@@ -56,6 +56,7 @@ def test_the_scaffold_has_the_shape_of_a_builtin(plugin_dir):
         "plugin.py",
         f"{NAME}.py",
         "tab.py",
+        "views.py",
     }
     assert f'{NAME} = "{PACKAGE}.plugin"' in (plugin_dir / "pyproject.toml").read_text()
     assert "gradio" not in (package / f"{NAME}.py").read_text()  # the math is torch only

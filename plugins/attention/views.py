@@ -15,8 +15,12 @@ import numpy as np
 
 from playground import devices
 from playground.inputs import BadInput
+from playground.lazy import lazy_module
 from plugins.attention import anatomy as anat
 from plugins.attention import figures
+
+att = lazy_module("plugins.attention.attention")
+capture = lazy_module("plugins.attention.capture")
 
 MAX_TOKENS = 128  # the full grid's limit: 72 maps of 128 × 128 for MiniLM
 MAX_TEXT_CHARS = 2_000
@@ -117,8 +121,6 @@ def tokenize(tokenizer: Any, text: str) -> tuple[list[int], int]:
 def _run(model_id: str, device: str, text: str) -> Run:
     import torch
 
-    from plugins.attention import capture
-
     model, tokenizer = load(model_id)
     ids, total = tokenize(tokenizer, text)
     if not ids:
@@ -168,7 +170,6 @@ def grid(text: str, model_id: str, layer: Any, head: Any, query: Any):
 
 def head(text: str, model_id: str, layer: Any, head: Any, query: Any, threshold: Any):
     """One head large (heatmap and links) and its arithmetic for one query token."""
-    from plugins.attention import attention as att
 
     r = run(model_id, text)
     layer, head = _selected(r, layer, head)
@@ -253,8 +254,6 @@ def _repeat(ids: list[int], skip: set[int]) -> tuple[int, int] | None:
 def positions(text: str, model_id: str):
     """The same token at two positions: what RoPE (or learned positions) change about it."""
     import torch
-
-    from plugins.attention import attention as att
 
     r = run(model_id, text)
     c, model = r.captured, r.model
@@ -367,8 +366,6 @@ def _toy_rows(table: Any) -> tuple[list[str], np.ndarray]:
 def toy(table: Any, causal: bool):
     """Attention of the hand-made head: weights, outputs and the arithmetic for the last token."""
     import torch
-
-    from plugins.attention import attention as att
 
     tokens, qkv = _toy_rows(table)
     q, k, v = (torch.from_numpy(qkv[:, i].copy())[None, None] for i in range(3))  # (1,1,T,d)

@@ -6,17 +6,17 @@ import torch
 
 from playground.bench import BenchCase
 from playground.models import REGISTRY
-from plugins.diffusion import diffusion, views
+from plugins.diffusion import compute, diffusion
 from plugins.models import diffusion as bundled
 from plugins.models.paths import DIGITS_DIR
 
 STEPS, SAMPLES, SEED = 50, 16, 0
-SHAPE = (SAMPLES, *views.DIGIT_SHAPE)
+SHAPE = (SAMPLES, *compute.DIGIT_SHAPE)
 
 
 def cases(device: str) -> list[BenchCase]:
     unet = REGISTRY.get("digits-unet", device)
-    schedule = views.model_schedule(DIGITS_DIR)
+    schedule = compute.model_schedule(DIGITS_DIR)
     reference = bundled.scheduler_for(DIGITS_DIR, "ddim")
 
     def ours() -> torch.Tensor:
@@ -37,7 +37,7 @@ def cases(device: str) -> list[BenchCase]:
         ),
         BenchCase(
             f"tab: {STEPS}-step {SAMPLES}-sample grid with every step kept (server side)",
-            lambda: views.reverse(unet, SAMPLES, STEPS, "ddim", 0.0, SEED, device).final,
+            lambda: compute.reverse(unet, SAMPLES, STEPS, "ddim", 0.0, SEED, device).final,
             target="ours_ms <= 2000",
         ),
     ]

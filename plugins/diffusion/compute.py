@@ -1,6 +1,6 @@
-"""What each part of the diffusion tab computes, as plain data: no gradio here.
+"""What each part of the diffusion tab computes, on tensors: torch, no gradio.
 
-The tab checks its inputs and calls these; the bench times them as the server-side work of
+views.py checks the inputs and calls these; the bench times them as the server-side work of
 the tab. Our own samplers (plugins.diffusion.diffusion) drive the step-by-step view, since
 it shows the predicted noise that diffusers' step outputs do not carry; the side-by-side
 comparison runs diffusers' schedulers on the same model and the same starting noise.
@@ -165,8 +165,9 @@ def kept_steps(steps: int, limit: int = MAX_FRAMES) -> list[int]:
     return sorted({round(i * (steps - 1) / (limit - 1)) for i in range(limit)})
 
 
-def reverse(model, n: int, steps: int, method: str, eta: float, seed: int, device: str,
-            progress=None) -> Frames:  # fmt: skip
+def reverse(
+    model, n: int, steps: int, method: str, eta: float, seed: int, device: str, progress=None
+) -> Frames:
     """Our DDPM or DDIM from seeded noise, keeping x_t, ε_θ and x̂_0 of the kept steps."""
     start = time.perf_counter()
     keep = set(kept_steps(steps))
@@ -244,8 +245,9 @@ class Compared:
     samples: Tensor  # (N, 1, 16, 16) in [-1, 1]
 
 
-def compare(model, n: int, steps: dict[str, int], eta: float, seed: int, device: str,
-            progress=None) -> Iterator[Compared]:  # fmt: skip
+def compare(
+    model, n: int, steps: dict[str, int], eta: float, seed: int, device: str, progress=None
+) -> Iterator[Compared]:
     """diffusers' four schedulers on the digits model, each from the same seeded noise."""
     for i, name in enumerate(COMPARED):
         scheduler = bundled.scheduler_for(DIGITS_DIR, name)
@@ -274,6 +276,10 @@ class Trajectories:
     timesteps: list[int]  # the timestep of each kept position but the last (x_0)
     points: Tensor  # (S + 1, N, 2): x_T, then after each step
 
+    def trails(self, k: int) -> list:
+        """The paths of the first TRAILS points up to position k, as lists, (P, k + 1, 2)."""
+        return self.points[: k + 1, :TRAILS].permute(1, 0, 2).tolist()
+
 
 def toy_trajectories(model, n: int, steps: int, seed: int, device: str) -> Trajectories:
     """Points from a Gaussian blob back onto the toy distribution with our DDIM."""
@@ -289,11 +295,16 @@ def toy_trajectories(model, n: int, steps: int, seed: int, device: str) -> Traje
     return Trajectories(timesteps, torch.stack(positions))
 
 
-def score_field(model, t: int, bounds: tuple[float, float], device: str) -> tuple[Tensor, Tensor]:
-    """Grid points (M², 2) and the learned score there at timestep t, (M², 2)."""
+def score_arrows(
+    model, t: int, bounds: tuple[float, float], longest: float, device: str
+) -> tuple[list, list]:
+    """Grid points (M², 2) and the learned score there at timestep t, (M², 2), as lists: arrows
+    scaled so the longest is ``longest`` long, since the score grows like 1/√(1 − ᾱ_t)."""
     axis = torch.linspace(*bounds, FIELD_POINTS)
     grid = torch.cartesian_prod(axis, axis).to(device)  # (M², 2)
-    return grid.cpu(), diffusion.score(model, grid, t, model_schedule(TOY_DIR)).cpu()
+    field = diffusion.score(model, grid, t, model_schedule(TOY_DIR)).cpu()
+    vectors = field * (longest / field.norm(dim=1).max().clamp_min(1e-12))
+    return grid.cpu().tolist(), vectors.tolist()
 
 
 # ---------------------------------------------------------------------------- live training
@@ -310,8 +321,9 @@ class Training:
 TRAIN = dict(batch=256, lr=2e-3, warmup=50)
 
 
-def train_toy(steps: int, seed: int, max_seconds: float, device: str,
-              report_every: int = 25) -> Iterator[Training]:  # fmt: skip
+def train_toy(
+    steps: int, seed: int, max_seconds: float, device: str, report_every: int = 25
+) -> Iterator[Training]:
     """Train a fresh two-moons denoiser on the shipped points, reporting every few steps."""
     torch.manual_seed(seed)  # the initial weights
     model = ToyDenoiser(ToyDenoiserConfig()).to(device)

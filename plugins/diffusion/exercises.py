@@ -11,10 +11,10 @@ CORRELATION_CHOICES = ("close to 1", "about 0.5", "close to 0")
 
 
 def half_signal() -> Answer:
-    from plugins.diffusion import views
+    from plugins.diffusion import compute
 
-    t = views.half_signal_step("linear")
-    curve = views.curves()["linear"]
+    t = compute.half_signal_step("linear")
+    curve = compute.curves()["linear"]
     return Answer(
         t,
         f"Under DDPM's linear schedule (β from 1e-4 to 0.02 over 1 000 steps) ᾱ_t falls to "
@@ -25,9 +25,9 @@ def half_signal() -> Answer:
 
 
 def schedule_at_middle() -> Answer:
-    from plugins.diffusion import views
+    from plugins.diffusion import compute
 
-    curves = views.curves()
+    curves = compute.curves()
     linear, cosine = curves["linear"][MIDDLE], curves["cosine"][MIDDLE]
     truth = (
         SCHEDULE_CHOICES[2]
@@ -43,10 +43,10 @@ def schedule_at_middle() -> Answer:
 
 
 def correlation_at_the_end() -> Answer:
-    from plugins.diffusion import views
+    from plugins.diffusion import compute
 
-    x0 = views.digits()[0][0]
-    out = views.forward(x0, "linear", 1000, 0, True)
+    x0 = compute.digits()[0][0]
+    out = compute.forward(x0, "linear", 1000, 0, True)
     r = out.correlation
     truth = CORRELATION_CHOICES[0 if r > 0.8 else 1 if r > 0.2 else 2]
     return Answer(

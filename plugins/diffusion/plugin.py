@@ -14,7 +14,7 @@ def register_concepts(register):
             build=lazy("plugins.diffusion.tab:build"),
             order=70,
             area="deep-learning",
-            preload=("plugins.diffusion.views",),
+            preload=("plugins.diffusion.compute",),
             bench=lazy("plugins.diffusion.bench:cases"),
             long=("diffusion_compare", "diffusion_train", "diffusion_text_to_image"),
             quick={

@@ -67,13 +67,13 @@ def _step_case(device: str) -> BenchCase:
     from plugins.gpt import tab
 
     values = [None, None, PROMPT, "tiny-llama", 0, "sample", 0.8, 0, 0.9, 0.0, 4, True, 1, None]
-    state = tab.start(*values)[0]
+    state = tab.on_start(*values)[0]
     values[0] = state
 
     def one_step():
         if len(state.ids) > 200:  # stay well inside the model's context
             state.rewind(state.prompt_len)
-        outputs = tab.step(*values)
+        outputs = tab.on_step(*values)
         return outputs[3].to_json()  # Gradio serialises the plot too, on the server
 
     return BenchCase(

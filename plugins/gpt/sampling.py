@@ -101,6 +101,17 @@ def draw(probs: Tensor, n: int, seed: int) -> Tensor:
     return torch.bincount(picks, minlength=probs.shape[-1])
 
 
+def entropy(logits: Tensor) -> Tensor:
+    """Shannon entropy of softmax(logits) in nats, per row: 0 when one token is certain."""
+    probs = logits.softmax(-1)
+    return -(probs * probs.clamp_min(1e-30).log()).sum(-1)  # 0 · log 0 counts as 0
+
+
+def total_variation(p: Tensor, q: Tensor) -> Tensor:
+    """½ Σ |p − q| per row: the largest difference in probability the two give any event."""
+    return 0.5 * (p - q).abs().sum(-1)
+
+
 def distinct_n(tokens: list[int], n: int) -> float:
     """Share of the text's n-grams that are distinct: 1 never repeats, near 0 loops."""
     grams = [tuple(tokens[i : i + n]) for i in range(len(tokens) - n + 1)]

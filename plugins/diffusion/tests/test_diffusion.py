@@ -11,8 +11,8 @@ import pytest
 import torch
 from diffusers import DDIMScheduler, DDPMScheduler
 
+from plugins.diffusion import compute
 from plugins.diffusion import diffusion as ours
-from plugins.diffusion import views
 from plugins.models import diffusion as bundled
 from plugins.models.paths import DIGITS_DIR, TOY_DIR
 
@@ -58,15 +58,15 @@ def test_alpha_bar_falls_monotonically_from_one_towards_zero(schedule):
 
 
 def test_cosine_keeps_more_signal_early_than_linear():
-    half = {s: views.half_signal_step(s) for s in ours.SCHEDULES}
+    half = {s: compute.half_signal_step(s) for s in ours.SCHEDULES}
     assert half["cosine"] > half["linear"] + 100  # Nichol & Dhariwal's point, figure 5
-    linear, cosine = views.curves()["linear"], views.curves()["cosine"]
+    linear, cosine = compute.curves()["linear"], compute.curves()["cosine"]
     assert cosine[250] > linear[250] + 0.1
 
 
 def test_the_bundled_models_schedules_are_read_as_diffusers_reads_them():
     for folder in (DIGITS_DIR, TOY_DIR):
-        mine = views.model_schedule(folder)
+        mine = compute.model_schedule(folder)
         theirs = bundled.scheduler_for(folder, "ddpm")
         torch.testing.assert_close(mine.alphas_cumprod, theirs.alphas_cumprod, atol=0, rtol=0)
         assert mine.clip_sample == theirs.config.clip_sample
@@ -146,7 +146,7 @@ def test_bad_arguments_are_refused():
     with pytest.raises(ValueError, match="steps must be from 1 to 1000"):
         ours.leading_timesteps(1000, 0)
     with pytest.raises(ValueError, match="unknown method"):
-        next(ours.reverse_process(None, views.model_schedule(TOY_DIR), (1, 2), 5, "euler"))
+        next(ours.reverse_process(None, compute.model_schedule(TOY_DIR), (1, 2), 5, "euler"))
 
 
 # ---------------------------------------------------------------------------- whole runs
@@ -163,7 +163,7 @@ def _diffusers_loop(model, folder, method, shape, steps, seed, eta=0.0):
 
 def _ours(model, folder, method, shape, steps, seed, eta=0.0):
     g = torch.Generator().manual_seed(seed)
-    return ours.sample(model, views.model_schedule(folder), shape, steps, method, eta, g)
+    return ours.sample(model, compute.model_schedule(folder), shape, steps, method, eta, g)
 
 
 @pytest.mark.parametrize(
@@ -185,12 +185,14 @@ def test_ddpm_with_all_1000_steps_matches_diffusers_on_the_toy_model(toy):
 
 def test_reverse_process_shows_x_t_noise_and_x0_of_each_step(toy):
     g = torch.Generator().manual_seed(0)
-    run = list(ours.reverse_process(toy, views.model_schedule(TOY_DIR), (32, 2), 10, "ddim", 0, g))
+    run = list(
+        ours.reverse_process(toy, compute.model_schedule(TOY_DIR), (32, 2), 10, "ddim", 0, g)
+    )
     assert [s.timestep for s in run] == ours.leading_timesteps(1000, 10)
     for before, after in itertools.pairwise(run):
         torch.testing.assert_close(after.x_t, before.output.prev_sample)
     first = run[0]  # ε̂ and x̂_0 reassemble x_t through the closed form
-    abar = views.model_schedule(TOY_DIR).alphas_cumprod[first.timestep]
+    abar = compute.model_schedule(TOY_DIR).alphas_cumprod[first.timestep]
     rebuilt = abar.sqrt() * first.output.pred_original_sample
     rebuilt = rebuilt + (1 - abar).sqrt() * first.output.pred_noise
     torch.testing.assert_close(rebuilt, first.x_t)
@@ -203,7 +205,7 @@ def test_reverse_process_shows_x_t_noise_and_x0_of_each_step(toy):
 def test_score_of_the_ideal_denoiser_is_the_gradient_of_log_density(t):
     """For data N(0, σ²I), x_t ~ N(0, (ᾱσ² + 1 − ᾱ)I) and the best ε̂ is known in closed form;
     our score must then equal autograd's ∇ log p_t."""
-    schedule = views.model_schedule(TOY_DIR)
+    schedule = compute.model_schedule(TOY_DIR)
     abar, var0 = schedule.alphas_cumprod[t], 0.7**2
     total = abar * var0 + 1 - abar
 
@@ -221,8 +223,8 @@ def test_training_lowers_the_loss_and_leaves_eval_mode_even_when_stopped():
 
     torch.manual_seed(0)
     model = ToyDenoiser()
-    data = views.moons()
-    loop = ours.train(model, data, views.model_schedule(TOY_DIR), steps=300, batch=256,
+    data = compute.moons()
+    loop = ours.train(model, data, compute.model_schedule(TOY_DIR), steps=300, batch=256,
                       lr=2e-3, warmup=20, seed=0)  # fmt: skip
     losses = [next(loop) for _ in range(200)]
     assert model.training

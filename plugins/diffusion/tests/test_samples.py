@@ -13,7 +13,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from plugins.diffusion import diffusion, views
+from plugins.diffusion import compute, diffusion
 from plugins.models import diffusion as bundled
 from plugins.models.paths import DIGITS_DIR
 from plugins.models.train_diffusion import digits_data
@@ -70,7 +70,7 @@ def classifier(data):
 def samples():
     unet = bundled.load_digits_unet("cpu")
     g = torch.Generator().manual_seed(0)
-    schedule = views.model_schedule(DIGITS_DIR)
+    schedule = compute.model_schedule(DIGITS_DIR)
     return diffusion.sample(unet, schedule, (16, 1, 16, 16), 50, "ddim", 0.0, g)
 
 

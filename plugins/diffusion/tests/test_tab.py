@@ -9,7 +9,7 @@ import torch
 from PIL import Image
 
 from playground import host
-from plugins.diffusion import images, tab, views
+from plugins.diffusion import compute, images, tab, views
 
 torch.set_num_threads(1)
 
@@ -26,25 +26,31 @@ def pixels(im: Image.Image) -> torch.Tensor:
 @pytest.mark.parametrize(
     ("call", "message"),
     [
-        (lambda: tab.forward(None, 0, "quadratic", 10, 0), "The schedule must be one of linear"),
-        (lambda: tab.forward(None, 0, "linear", 1001, 0), "from 0 to 1,000"),
-        (lambda: tab.forward(None, 0, "linear", 2.5, 0), "t must be a whole number"),
-        (lambda: tab.forward(None, 16, "linear", 10, 0), "bundled digit must be"),
-        (lambda: tab.forward(None, 0, "linear", 10, float("nan")), "seed must be"),
-        (lambda: tab.sample("euler", 10, 0, 0, 4), "sampler must be one of ddpm, ddim"),
-        (lambda: tab.sample("ddim", 0, 0, 0, 4), "Steps must be a whole number from 1 to 1,000"),
-        (lambda: tab.sample("ddim", 1001, 0, 0, 4), "from 1 to 1,000"),
-        (lambda: tab.sample("ddim", 10, 1.5, 0, 4), "η must be a number from 0 to 1"),
-        (lambda: tab.sample("ddim", 10, 0, 0, 17), "Samples must be a whole number from 1 to 16"),
-        (lambda: next(tab.compare(17, 25, 0, 10, 0)), "Samples must be .* 1 to 16"),
-        (lambda: next(tab.compare(2, 5, 0, 10, 0)), "from 10 to 100"),
-        (lambda: tab.toy(2001, 10, 0), "Points must be a whole number from 1 to 2,000"),
-        (lambda: next(tab.train(2001, 0)), "from 1 to 2,000"),
-        (lambda: tab.step_to(None, 1), "Run the sampler first"),
-        (lambda: tab.trained_samples(None), "Train a model first"),
-        (lambda: tab.text_to_image("tiny-sd", "", 10, 0), "prompt must be 1 to 300"),
-        (lambda: tab.text_to_image("tiny-sd", "x" * 301, 10, 0), "prompt must be 1 to 300"),
-        (lambda: tab.text_to_image("dall-e", "a cat", 10, 0), "The model must be one of"),
+        (lambda: tab.on_forward(None, 0, "quadratic", 10, 0), "The schedule must be one of linear"),
+        (lambda: tab.on_forward(None, 0, "linear", 1001, 0), "from 0 to 1,000"),
+        (lambda: tab.on_forward(None, 0, "linear", 2.5, 0), "t must be a whole number"),
+        (lambda: tab.on_forward(None, 16, "linear", 10, 0), "bundled digit must be"),
+        (lambda: tab.on_forward(None, 0, "linear", 10, float("nan")), "seed must be"),
+        (lambda: tab.on_sample("euler", 10, 0, 0, 4), "sampler must be one of ddpm, ddim"),
+        (
+            lambda: tab.on_sample("ddim", 0, 0, 0, 4),
+            "Steps must be a whole number from 1 to 1,000",
+        ),
+        (lambda: tab.on_sample("ddim", 1001, 0, 0, 4), "from 1 to 1,000"),
+        (lambda: tab.on_sample("ddim", 10, 1.5, 0, 4), "η must be a number from 0 to 1"),
+        (
+            lambda: tab.on_sample("ddim", 10, 0, 0, 17),
+            "Samples must be a whole number from 1 to 16",
+        ),
+        (lambda: next(tab.on_compare(17, 25, 0, 10, 0)), "Samples must be .* 1 to 16"),
+        (lambda: next(tab.on_compare(2, 5, 0, 10, 0)), "from 10 to 100"),
+        (lambda: tab.on_toy(2001, 10, 0), "Points must be a whole number from 1 to 2,000"),
+        (lambda: next(tab.on_train(2001, 0)), "from 1 to 2,000"),
+        (lambda: tab.on_step_to(None, 1), "Run the sampler first"),
+        (lambda: tab.on_trained(None), "Train a model first"),
+        (lambda: tab.on_t2i("tiny-sd", "", 10, 0), "prompt must be 1 to 300"),
+        (lambda: tab.on_t2i("tiny-sd", "x" * 301, 10, 0), "prompt must be 1 to 300"),
+        (lambda: tab.on_t2i("dall-e", "a cat", 10, 0), "The model must be one of"),
     ],
 )
 def test_bad_input_is_refused_with_what_is_allowed(call, message):
@@ -67,7 +73,7 @@ def test_a_bad_upload_gets_a_message(tmp_path, name, content, message):
     path = tmp_path / name
     path.write_bytes(content)
     with pytest.raises(gr.Error, match=message):
-        tab.forward(str(path), 0, "linear", 10, 0)
+        tab.on_forward(str(path), 0, "linear", 10, 0)
 
 
 def test_a_large_transparent_upload_is_shrunk_and_put_on_white(tmp_path):
@@ -76,7 +82,7 @@ def test_a_large_transparent_upload_is_shrunk_and_put_on_white(tmp_path):
     x0 = images.load_upload(path)
     assert x0.shape == (3, 85, 256)  # longer side 256, aspect kept
     torch.testing.assert_close(x0, torch.ones_like(x0))  # white, not black
-    clean, _, noisy, numbers, _ = tab.forward(str(path), 0, "cosine", 0, 0)
+    clean, _, noisy, numbers, _ = tab.on_forward(str(path), 0, "cosine", 0, 0)
     assert clean.size == noisy.size == (256, 85) and "big.png" in numbers
 
 
@@ -84,11 +90,11 @@ def test_a_large_transparent_upload_is_shrunk_and_put_on_white(tmp_path):
 
 
 def test_the_timestep_slider_adds_noise_by_the_closed_form():
-    clean, _, at_0, numbers, plot = tab.forward(None, 3, "linear", 0, 7)
+    clean, _, at_0, numbers, plot = tab.on_forward(None, 3, "linear", 0, 7)
     assert pixels(at_0).equal(pixels(clean))  # t = 0: nothing added yet
     assert "ᾱ_t = **1.0000**" in numbers
-    _, _, at_500, numbers, _ = tab.forward(None, 3, "linear", 500, 7)
-    abar = views.curves()["linear"][500]
+    _, _, at_500, numbers, _ = tab.on_forward(None, 3, "linear", 500, 7)
+    abar = compute.curves()["linear"][500]
     assert f"ᾱ_t = **{abar:.4f}**" in numbers and f"{abar**0.5:.4f}" in numbers
     assert (pixels(at_500) - pixels(clean)).abs().mean() > 30
     assert len(plot.data) == 4  # three schedules and the marker at t
@@ -96,8 +102,8 @@ def test_the_timestep_slider_adds_noise_by_the_closed_form():
 
 def test_more_noise_means_less_correlation_with_the_image():
     def corr(t: int) -> float:
-        digit = views.digits()[0][5]
-        return views.forward(digit, "cosine", t, 0, True).correlation
+        digit = compute.digits()[0][5]
+        return compute.forward(digit, "cosine", t, 0, True).correlation
 
     values = [corr(t) for t in (1, 200, 500, 800, 1000)]
     assert values == sorted(values, reverse=True) and values[0] > 0.99 and values[-1] < 0.1
@@ -107,31 +113,31 @@ def test_more_noise_means_less_correlation_with_the_image():
 
 
 def test_sampling_a_grid_keeps_every_step_for_stepping_through():
-    frames, at, x_t, _, _, note, gallery, summary = tab.sample("ddim", 10, 0, 0, 16)
+    frames, at, x_t, _, _, note, gallery, summary = tab.on_sample("ddim", 10, 0, 0, 16)
     assert len(gallery) == 16 and frames.count == 10 and frames.final.shape == (16, 1, 16, 16)
     assert "Step **1 of 10** (timestep t = 900)" in note and "**16 samples**" in summary
     assert at["maximum"] == 9 and at["value"] == 0
-    last = tab.step_to(frames, 9)
+    last = tab.on_step_to(frames, 9)
     assert "Step **10 of 10** (timestep t = 0)" in last[-1]
     assert not pixels(last[1]).equal(pixels(x_t))  # noise at the start, a digit at the end
-    clamped = tab.step_to(frames, 99)
+    clamped = tab.on_step_to(frames, 99)
     assert "Step **10 of 10**" in clamped[-1]
 
 
 def test_a_long_run_keeps_an_even_spread_of_its_steps():
-    kept = views.kept_steps(1000)
-    assert len(kept) == views.MAX_FRAMES and kept[0] == 0 and kept[-1] == 999
-    assert views.kept_steps(30) == list(range(30))
+    kept = compute.kept_steps(1000)
+    assert len(kept) == compute.MAX_FRAMES and kept[0] == 0 and kept[-1] == 999
+    assert compute.kept_steps(30) == list(range(30))
 
 
 def test_the_animation_is_a_gif_with_a_frame_per_kept_step():
-    frames, *_ = tab.sample("ddpm", 6, 0, 1, 4)
-    with Image.open(tab.animate(frames)["value"]) as gif:
+    frames, *_ = tab.on_sample("ddpm", 6, 0, 1, 4)
+    with Image.open(tab.on_animate(frames)["value"]) as gif:
         assert gif.format == "GIF" and gif.n_frames == 6
 
 
 def test_compare_runs_four_schedulers_from_the_same_noise_and_counts_model_calls():
-    *_, (rows, gallery) = tab.compare(2, 10, 0.5, 20, 3)
+    *_, (rows, gallery) = tab.on_compare(2, 10, 0.5, 20, 3)
     assert [row[0] for row in rows] == ["ddpm", "DDIM, η = 0.5", "euler", "DPM-Solver++"]
     assert [row[1:3] for row in rows] == [[20, 20], [10, 10], [10, 10], [10, 10]]
     assert len(gallery) == 4 and all(row[3] > 0 for row in rows)
@@ -141,30 +147,30 @@ def test_compare_runs_four_schedulers_from_the_same_noise_and_counts_model_calls
 
 
 def test_the_2d_view_moves_points_onto_the_moons_and_draws_the_score():
-    traj, _, _, note = tab.toy(300, 20, 0)
+    traj, _, _, note = tab.on_toy(300, 20, 0)
     assert traj.points.shape == (21, 300, 2) and len(traj.timesteps) == 20
-    end = views.nearest_distance(traj.points[-1], views.moons())
-    start = views.nearest_distance(traj.points[0], views.moons())
+    end = compute.nearest_distance(traj.points[-1], compute.moons())
+    start = compute.nearest_distance(traj.points[0], compute.moons())
     assert end < 0.3 * start and f"**{end:.3f}**" in note
-    names = [trace.name for trace in tab.toy_step(traj, 0).data]
+    names = [trace.name for trace in tab.on_toy_step(traj, 0).data]
     assert "learned score ∇log p_t" in names and "trajectories" in names
 
 
 def test_training_live_reports_progress_then_samples_and_can_be_stopped(monkeypatch):
-    updates = list(tab.train(60, 0))
+    updates = list(tab.on_train(60, 0))
     _, curve, status, scatter = updates[-1]
     assert "Step **60 of 60**" in status and len(curve.data[0].y) == 60
     assert scatter.data[-1].name == "samples now" and len(scatter.data[-1].x) == 1000
     assert len(updates) == 60 // 25 + 2  # every 25 steps, the last step, then the samples
-    monkeypatch.setattr(tab, "TRAIN_MAX_SECONDS", 0.0)
-    *_, (_, _, status, _) = tab.train(500, 0)
+    monkeypatch.setattr(views, "TRAIN_MAX_SECONDS", 0.0)
+    *_, (_, _, status, _) = tab.on_train(500, 0)
     assert "Step **1 of 500**" in status and "stopped at the 0 s limit" in status
 
 
 def test_text_to_image_says_why_it_is_not_available_here():
-    assert "Not available here" in tab.t2i_note("tiny-sd")
+    assert "Not available here" in tab.on_t2i_note("tiny-sd")
     with pytest.raises(gr.Error, match=r"not available here: .*(GPU|cache)"):
-        tab.text_to_image("tiny-sd", "a cat", 10, 0)
+        tab.on_t2i("tiny-sd", "a cat", 10, 0)
 
 
 @pytest.mark.parametrize(
@@ -174,11 +180,11 @@ def test_text_to_image_says_why_it_is_not_available_here():
 def test_the_exported_script_reproduces_the_forward_process_with_diffusers(schedule, t):
     from playground import testing
 
-    result = tab.export(None, 3, schedule, t, 7)
+    result = tab.on_export(None, 3, schedule, t, 7)
     assert 0 <= result.numbers["alpha_bar"] <= 1
     testing.check_snippet(result, atol=1e-5)
 
 
 def test_the_export_refuses_an_upload_it_cannot_reproduce():
     with pytest.raises(gr.Error, match="clear your image"):
-        tab.export("/tmp/some.png", 0, "linear", 10, 0)
+        tab.on_export("/tmp/some.png", 0, "linear", 10, 0)

@@ -50,7 +50,7 @@ def test_a_links_generated_count_regenerates_the_same_text(client):
     linked = client.predict(PROMPT, "tiny-llama", 0, *SETTINGS, True, 4, None, 6,
                             api_name="/gpt_start")  # fmt: skip
     assert linked[0] == run[0] and linked[6] == 6  # the same tokens, each with its probability
-    with pytest.raises(AppError, match="Generated tokens must be a whole number from 0 to 1,024"):
+    with pytest.raises(AppError, match=r"Generated tokens must be a whole number from 0 to 1,024"):
         client.predict(PROMPT, "tiny-llama", 0, *SETTINGS, True, 4, None, 2.5,
                        api_name="/gpt_start")  # fmt: skip
 
@@ -87,8 +87,8 @@ def test_the_exported_script_reproduces_the_numbers_on_screen(settings):
     from plugins.gpt import tab
 
     host.load(["models"])
-    trail = tab.start(None, None, PROMPT, "tiny-llama", 3, *settings, True, 5, None)[0]
-    trail = tab.advance(trail, None, PROMPT, "tiny-llama", 3, *settings, True, 5, None)[0]
+    trail = tab.on_start(None, None, PROMPT, "tiny-llama", 3, *settings, True, 5, None)[0]
+    trail = tab.on_run(trail, None, PROMPT, "tiny-llama", 3, *settings, True, 5, None)[0]
     result = tab.export(trail, None, PROMPT, "tiny-llama", 3, *settings, True, 5, None)
     assert len(result.numbers["ids"]) == 12 and len(result.numbers["p_of_each_generated_token"])
     testing.check_snippet(result, atol=1e-4)

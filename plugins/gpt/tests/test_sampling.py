@@ -115,3 +115,23 @@ def test_settings_describe_themselves():
     assert Settings("sample", 0.7, 40, 0.9, 0.05).describe() == (
         "sample, T=0.7, top-k=40, top-p=0.9, min-p=0.05"
     )
+
+
+@pytest.mark.parametrize("seed", SEEDS)
+def test_entropy_matches_torch_categorical(seed):
+    x = random_logits(seed, 4_096)
+    assert torch.allclose(
+        sampling.entropy(x), torch.distributions.Categorical(logits=x).entropy(), atol=1e-4
+    )
+    certain = torch.full((1, 5), -torch.inf).index_fill(-1, torch.tensor([2]), 0.0)
+    assert sampling.entropy(certain).item() == 0.0  # one sure token: no surprise, and no NaN
+
+
+@pytest.mark.parametrize("seed", SEEDS)
+def test_total_variation_is_the_largest_event_difference(seed):
+    p, q = random_logits(seed, 4_096).softmax(-1), random_logits(seed + 9, 4_096).softmax(-1)
+    tv = sampling.total_variation(p, q)
+    assert torch.allclose(tv, (p - q).clamp_min(0).sum(-1), atol=1e-6)  # the event {p > q}
+    assert torch.equal(sampling.total_variation(p, p), torch.zeros(len(p)))
+    disjoint = torch.tensor([1.0, 0.0]), torch.tensor([0.0, 1.0])
+    assert sampling.total_variation(*disjoint).item() == 1.0

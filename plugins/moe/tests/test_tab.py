@@ -102,8 +102,8 @@ def test_training_collapses_without_the_aux_loss_and_stays_even_with_it(monkeypa
 @pytest.mark.parametrize(
     ("args", "message"),
     [
-        ((8, 2, 5, 0.05, 0), "from 10 to 1000"),
-        ((8, 2, 1001, 0.05, 0), "from 10 to 1000"),
+        ((8, 2, 5, 0.05, 0), "from 10 to 1,000"),
+        ((8, 2, 1001, 0.05, 0), "from 10 to 1,000"),
         ((8, 2, 100, 0, 0), "above 0"),
         ((8, 9, 100, 0.05, 0), "from 1 to 4"),
         ((8, 2, 100, float("nan"), 0), "from 0 to 1"),
