@@ -1,6 +1,6 @@
 """Two results side by side: the differences between two exports' numbers, by their kind.
 
-A concept's export (``share.Export.numbers``) is a dict of named values. Comparing the
+A concept's export (``playground.export.Export.numbers``) is a dict of named values. Comparing the
 numbers of setting A with those of setting B needs no knowledge of the concept: a list of
 probabilities is compared as a distribution (KL divergence, total variation, the top-k that
 changed), a matrix or an image by its pixel difference, a number by its delta.
@@ -33,8 +33,13 @@ def _flat(x: Any) -> list[float] | None:
     if _is_number(x):
         return [float(x)]
     if isinstance(x, (list, tuple)) and x:
-        parts = [_flat(item) for item in x]
-        return None if any(p is None for p in parts) else [v for p in parts for v in p]
+        flat: list[float] = []
+        for item in x:
+            part = _flat(item)
+            if part is None:
+                return None
+            flat += part
+        return flat
     return None
 
 

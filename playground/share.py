@@ -9,33 +9,30 @@ puts a "Copy link" button where it is called, and replaces the tab's own page-lo
 when a page opens with ``?tab=softmax&t=0.7``, the controls are set from the address first,
 then ``load`` runs on them, so the link shows the same result. A value a control cannot hold
 (out of range, not among the choices, unknown key) is skipped with a notice, never an error.
-A text the concept must parse can name its parser: ``{"logits": (logits, parse_logits)}``;
-a value the parser refuses (with gr.Error or ValueError) is skipped with its message.
+A text the concept must parse can name its parser: ``{"logits": (logits, check_logits)}``;
+a value the parser refuses (with gr.Error or ValueError, BadInput included) is skipped with
+its message.
 
-    share.export(fn, inputs, api_name="softmax_export")
+    share.export("softmax", on_export, inputs, state, api_name="softmax_export")
 
-adds an Export panel: ``fn`` returns an :class:`Export` (the numbers on screen, tables and a
-Python script that reproduces those numbers with the public libraries); the panel offers them
-as JSON, CSV and .py files.
+adds an Export panel: ``on_export`` returns a :class:`playground.export.Export` (the numbers
+on screen, tables and a Python script that reproduces those numbers with the public
+libraries); the panel offers them as JSON, CSV and .py files. Given the link's ``state``, a
+Compare panel too.
 """
 
 from __future__ import annotations
 
-import csv
-import io
 import json
 import math
-import tempfile
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qsl
 
 import gradio as gr
 
 from playground import compare
-from playground.exercise import Exercise, judge
+from playground.export import write_files
 
 MAX_TEXT_IN_LINK = 4_000  # a Textbox without its own max_length takes this much from a link
 RESERVED = {"tab"}  # keys of the address that are not a concept's state
@@ -58,7 +55,7 @@ def parse_value(component: Any, text: str) -> Any:
             raise ValueError(f"must be between {low:g} and {high:g}")
         whole = getattr(component, "precision", None) == 0 or (
             isinstance(component, gr.Slider) and float(component.step).is_integer()
-            and float(low).is_integer()
+            and float(component.minimum).is_integer()
         )  # fmt: skip
         if whole and not value.is_integer():
             raise ValueError("must be a whole number")
@@ -77,12 +74,12 @@ def parse_value(component: Any, text: str) -> Any:
     if isinstance(component, (gr.Radio, gr.Dropdown)):
         allowed = _choices(component)
         custom = isinstance(component, gr.Dropdown) and component.allow_custom_value
-        value = next((c for c in allowed if str(c) == text), text if custom else None)
-        if value is None:
+        choice = next((c for c in allowed if str(c) == text), text if custom else None)
+        if choice is None:
             raise ValueError(f"must be one of: {', '.join(map(str, allowed))}")
         if len(text) > MAX_TEXT_IN_LINK:
             raise ValueError(f"is longer than {MAX_TEXT_IN_LINK:,} characters")
-        return value
+        return choice
     limit = component.max_length or MAX_TEXT_IN_LINK
     if len(text) > limit:
         raise ValueError(f"is longer than {limit:,} characters")
@@ -195,31 +192,6 @@ def link(
 # -- export ---------------------------------------------------------------------------------
 
 
-@dataclass
-class Export:
-    """What a concept's Export panel offers for the result on screen."""
-
-    numbers: dict[str, Any]  # JSON-able: the figures on screen (what ``snippet`` prints)
-    snippet: str  # a Python script that prints ``numbers`` as JSON, using public libraries
-    tables: dict[str, tuple[list[str], list[list[Any]]]] = field(default_factory=dict)  # CSVs
-
-
-def write_files(concept_id: str, result: Export) -> list[str]:
-    """The export as files in a fresh temporary folder (Gradio serves them from there)."""
-    folder = Path(tempfile.mkdtemp(prefix=f"playground-{concept_id}-"))
-    files = {
-        f"{concept_id}.json": json.dumps(result.numbers, indent=2, allow_nan=False) + "\n",
-        f"reproduce_{concept_id}.py": result.snippet,
-    }
-    for name, (headers, rows) in result.tables.items():
-        out = io.StringIO()
-        csv.writer(out).writerows([headers, *rows])
-        files[f"{concept_id}-{name}.csv"] = out.getvalue()
-    for name, text in files.items():
-        (folder / name).write_text(text, encoding="utf-8")
-    return [str(folder / name) for name in files]
-
-
 def export(
     concept_id: str, fn: Any, inputs: list, state: Mapping[str, Any] | None = None, **event: Any
 ) -> None:
@@ -300,77 +272,3 @@ def _compare(concept_id: str, fn: Any, inputs: list, state: Mapping[str, Any], e
 
     rest = {k: v for k, v in event.items() if k != "api_name"}
     button.click(run, [text, *inputs], table, api_name=f"{concept_id}_diff", **rest)
-
-
-# -- predict, then reveal ---------------------------------------------------------------------
-
-
-def exercises(concept_id: str, items: list[Exercise]) -> None:
-    """The tab's exercises: pick one, commit a prediction, then see the truth computed live."""
-    by_id = {item.id: item for item in items}
-    first = items[0]
-    with gr.Accordion(f"Predict, then reveal: {len(items)} exercises", open=False):
-        pick = gr.Radio(
-            [(item.title, item.id) for item in items],
-            value=first.id,
-            label="Exercise",
-            elem_id=f"{concept_id}-exercise",
-        )
-        question = gr.Markdown(first.question)
-        choice = gr.Radio(list(first.choices), label="Your prediction",
-                          visible=bool(first.choices) and not first.multiple,
-                          elem_id=f"{concept_id}-exercise-choice")  # fmt: skip
-        several = gr.CheckboxGroup(list(first.choices), label="Your prediction (all that apply)",
-                                   visible=first.multiple,
-                                   elem_id=f"{concept_id}-exercise-choices")  # fmt: skip
-        number = gr.Textbox(label="Your prediction (a number)", visible=not first.choices,
-                            elem_id=f"{concept_id}-exercise-number")  # fmt: skip
-        commit = gr.Button("Commit and reveal", variant="primary", size="sm")
-        reveal = gr.Markdown(elem_id=f"{concept_id}-reveal")
-
-    def show(exercise_id: str):
-        item = _exercise(by_id, exercise_id)
-        single, multiple = bool(item.choices) and not item.multiple, item.multiple
-        return (
-            item.question,
-            gr.Radio(list(item.choices), value=None, visible=single),
-            gr.CheckboxGroup(list(item.choices), value=[], visible=multiple),
-            gr.Textbox(value="", visible=not item.choices),
-            "",
-        )
-
-    def check(exercise_id: str, one: str | None, many: list[str] | None, text: str | None):
-        item = _exercise(by_id, exercise_id)
-        return _judged(item, many if item.multiple else one if item.choices else text)
-
-    def answer(exercise_id: str, prediction: str) -> str:
-        """Judge a prediction: a choice, a JSON list of choices, or a number."""
-        item = _exercise(by_id, exercise_id)
-        if not isinstance(prediction, str):
-            raise gr.Error("The prediction is text: a choice, a JSON list of them, or a number.")
-        if item.multiple:
-            try:
-                prediction = json.loads(prediction)
-            except (TypeError, ValueError):
-                raise gr.Error('Give the choices as a JSON list, like ["a", "b"].') from None
-        return _judged(item, prediction)
-
-    queue = f"{concept_id}-exercises"
-    pick.input(show, pick, [question, choice, several, number, reveal], api_visibility="private")
-    commit.click(check, [pick, choice, several, number], reveal, concurrency_id=queue,
-                 api_visibility="private")  # fmt: skip
-    # The API takes plain text: a Radio's choices are checked against its first exercise's.
-    gr.api(answer, api_name=f"{concept_id}_exercise", concurrency_id=queue)
-
-
-def _judged(item: Exercise, given: Any) -> str:
-    try:
-        return judge(item, given)
-    except ValueError as exc:
-        raise gr.Error(str(exc)) from None
-
-
-def _exercise(by_id: dict[str, Exercise], exercise_id: str) -> Exercise:
-    if not isinstance(exercise_id, str) or exercise_id not in by_id:
-        raise gr.Error(f"Unknown exercise {str(exercise_id)[:40]!r}; choose one of the list.")
-    return by_id[exercise_id]

@@ -146,7 +146,7 @@ CASES = {
 
 def _loader(model_id: str, copy: Path):
     if model_id == "digits-unet":
-        from plugins.models.diffusion import load_digits_unet
+        from plugins.models.denoisers import load_digits_unet
 
         return lambda device: load_digits_unet(device, copy)
     return language.load_bundled_lm(copy)

@@ -11,6 +11,7 @@ import pytest
 
 from playground import Answer, Concept, Exercise, compare, hookimpl, share
 from playground.exercise import judge
+from playground.export import Export
 from playground.host import Host
 from playground.models import ModelRegistry
 
@@ -100,7 +101,7 @@ def test_link_refuses_what_cannot_live_in_an_address():
 
 
 def test_export_files_hold_the_numbers_tables_and_script():
-    result = share.Export(
+    result = Export(
         {"p": [0.25, 0.75]}, "print('{}')\n", {"probs": (["token", "p"], [["a", 0.25]])}
     )
     paths = [Path(p) for p in share.write_files("demo", result)]

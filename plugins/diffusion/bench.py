@@ -7,7 +7,7 @@ import torch
 from playground.bench import BenchCase
 from playground.models import REGISTRY
 from plugins.diffusion import compute, diffusion
-from plugins.models import diffusion as bundled
+from plugins.models import denoisers as bundled
 from plugins.models.paths import DIGITS_DIR
 
 STEPS, SAMPLES, SEED = 50, 16, 0

@@ -20,7 +20,7 @@ from PIL import Image
 from torch import Tensor
 
 from plugins.diffusion import diffusion, images
-from plugins.models import diffusion as bundled
+from plugins.models import denoisers as bundled
 from plugins.models.paths import DIGITS_DIR, TOY_DIR
 from plugins.models.toy2d import ToyDenoiser, ToyDenoiserConfig
 

@@ -35,6 +35,8 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
+from plugins.models.denoisers import lr_lambda
+
 SCHEDULES = ("linear", "scaled-linear", "cosine")
 # The beta range each schedule is known by: DDPM's linear, Stable Diffusion's scaled-linear.
 BETA_RANGE = {"linear": (1e-4, 0.02), "scaled-linear": (0.00085, 0.012)}
@@ -310,11 +312,10 @@ def train(
 ) -> Iterator[float]:
     """Yield the loss of each AdamW step of `training_loss` on minibatches drawn from ``data``.
 
-    The optimiser and learning-rate shape are the bundled models' (plugins.models.
-    train_diffusion); yielding lets a caller show progress and stop whenever it likes.
+    The optimiser and learning-rate shape are the bundled models'
+    (`plugins.models.denoisers.lr_lambda`); yielding lets a caller show progress and stop
+    whenever it likes.
     """
-    from plugins.models.train_diffusion import lr_lambda
-
     g = torch.Generator().manual_seed(seed)
     opt = torch.optim.AdamW(model.parameters(), lr=lr, weight_decay=1e-4)
     decay = torch.optim.lr_scheduler.LambdaLR(opt, lr_lambda(warmup, steps))

@@ -52,9 +52,7 @@ on_forward, on_step_to, on_animate, on_toy, on_toy_step, on_trained, on_t2i_note
         t2i.generate,
     )
 )
-_sample, _compare, _train, _export = (
-    guard(fn) for fn in (views.sample, views.compare, views.train, views.export)
-)
+_sample, _compare, _train = (guard(fn) for fn in (views.sample, views.compare, views.train))
 
 
 # Gradio hands a progress bar only to a handler that names gr.Progress() in its own signature.
@@ -70,10 +68,6 @@ def on_compare(n, fast_steps, eta, ddpm_steps, seed, progress=gr.Progress()):  #
 
 def on_train(steps, seed, progress=gr.Progress()):  # noqa: B008
     yield from _train(steps, seed, progress)
-
-
-def on_export(upload, digit, schedule, t, seed) -> share.Export:
-    return share.Export(*_export(upload, digit, schedule, t, seed))
 
 
 # -- layout ---------------------------------------------------------------------------------
@@ -284,7 +278,9 @@ def build() -> gr.Blocks:
                 dict(fn=on_t2i_note, inputs=t2i_model, outputs=t2i_status, api_visibility="private")
             ],
         )
-        share.export("diffusion", on_export, fwd["inputs"], state, api_name="diffusion_export")
+        share.export(
+            "diffusion", guard(views.export), fwd["inputs"], state, api_name="diffusion_export"
+        )
         gr.on(
             [digit.input, upload.change, schedule.input, noise_seed.submit],
             **fwd,

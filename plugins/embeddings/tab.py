@@ -61,31 +61,18 @@ And because they are vectors you can do arithmetic on them: *king − man + woma
 and you search them.
 """
 
-on_sentences, on_search, on_context, _analogy, _export = (
+on_sentences, on_search, on_context, _workbench, _analogy = (
     guard(fn)
-    for fn in (views.sentences, views.search, views.context, views.analogy, reproduce.export)
+    for fn in (views.sentences, views.search, views.context, views.workbench, views.analogy)
 )
 
 
-def on_analogy(
-    expression: str,
-    exclude_inputs: bool,
-    measure_label: str,
-    normalise: bool,
-    map_text: str,
-    method: str,
-    progress=gr.Progress(),  # noqa: B008 (how gradio is asked for a progress bar)
-):
+def on_analogy(expression, exclude_inputs, measure_label, normalise, map_text, method,
+               progress=gr.Progress()):  # noqa: B008 (gradio's way) # fmt: skip
     """Nearest words to an expression, the dot product with the best, and a 2-D map
-    (the `embeddings_analogy` endpoint)."""
-    workbench = (expression, exclude_inputs, measure_label, normalise, map_text, method)
-    return _analogy(*workbench, progress)
-
-
-def export(*workbench) -> share.Export:
-    """The nearest words on screen and a sentence-transformers script that finds them again."""
-    numbers, snippet, tables = _export(*workbench)
-    return share.Export(numbers, snippet, tables)
+    (the `embeddings_analogy` endpoint: Gradio names its parameters after these)."""
+    controls = (expression, exclude_inputs, measure_label, normalise, map_text, method)
+    return _analogy(_workbench(*controls, progress))
 
 
 def _control(entry):
@@ -235,8 +222,8 @@ def build() -> gr.Blocks:
             gr.on(triggers, fn, inputs, outputs, api_name=api_name, **shared)
         share.link(tab, "embeddings", state, load=dict(**run, api_name="embeddings_analogy"),
                    also=on_load)  # fmt: skip
-        share.export("embeddings", export, workbench, state, api_name="embeddings_export",
-                     **shared)  # fmt: skip
+        share.export("embeddings", guard(reproduce.export), workbench, state,
+                     api_name="embeddings_export", **shared)  # fmt: skip
         with gr.Accordion("The code behind this tab: plugins/embeddings/embeddings.py", open=False):
             gr.Code(MATH_SOURCE.read_text(), language="python", interactive=False)
     return tab

@@ -217,6 +217,46 @@ def nearest(index, terms, exclude_inputs: bool, measure: str, normalise: bool) -
     )
 
 
+@dataclass(frozen=True)
+class Workbench:
+    """The analogy workbench's controls, checked, and the words nearest to its expression: what
+    `analogy` shows and the export (reproduce.py) reproduces."""
+
+    expression: str  # as typed
+    terms: list  # its terms (``expression.Term``)
+    exclude_inputs: bool
+    measure: str  # "cosine", "dot" or "euclidean"
+    normalise: bool
+    map_words: list[str]
+    method: str  # of the 2-D map
+    index: Any  # MiniLM's whole-word index (encoding.py)
+    found: Nearest
+    sign: int  # −1 for Euclidean: top_k ranks by −distance; the tab shows the distance
+
+
+def workbench(
+    expression: str,
+    exclude_inputs: bool,
+    measure_label: str,
+    normalise: bool,
+    map_text: str,
+    method: str,
+    progress: Progress = _quiet,
+) -> Workbench:
+    """The workbench's six controls (the tab's inputs, in order) checked, and the nearest words
+    searched; the first call of a process may build the index (progress)."""
+    terms = check_expression(expression)
+    measure = check_measure(measure_label)
+    map_words = check_map_words(map_text)
+    method = check_method(method)
+    index = word_index(progress)
+    found = nearest(index, terms, exclude_inputs, measure, normalise)
+    sign = -1 if measure == "euclidean" else 1
+    return Workbench(
+        expression, terms, exclude_inputs, measure, normalise, map_words, method, index, found, sign
+    )
+
+
 @dataclass
 class Analogy(Result):
     neighbours: dict  # the nearest words as a Dataframe value
@@ -226,27 +266,13 @@ class Analogy(Result):
     word_map: Figure  # the words, the answer and the query in 2-D
 
 
-def analogy(
-    expression: str,
-    exclude_inputs: bool,
-    measure_label: str,
-    normalise: bool,
-    map_text: str,
-    method: str,
-    progress: Progress = _quiet,
-) -> Analogy:
-    """Nearest words to an expression, the dot product with the best, and a 2-D map
-    (the `embeddings_analogy` endpoint)."""
+def analogy(bench: Workbench) -> Analogy:
+    """The nearest words to the workbench's expression, the dot product with the best, and a
+    2-D map (the `embeddings_analogy` endpoint, after `workbench`)."""
     import torch
 
-    terms = check_expression(expression)
-    measure = check_measure(measure_label)
-    map_words = check_map_words(map_text)
-    method = check_method(method)
-    index = word_index(progress)
-    found = nearest(index, terms, exclude_inputs, measure, normalise)
+    index, found, measure, sign = bench.index, bench.found, bench.measure, bench.sign
     texts, inputs, scores, rows = found.texts, found.inputs, found.scores, found.rows
-    sign = -1 if measure == "euclidean" else 1  # top_k ranks by −distance; show the distance
     table = [
         [rank, index.words[r], round(sign * s, 4), "input word" if r in inputs else ""]
         for rank, (s, r) in enumerate(zip(scores, rows, strict=True), 1)
@@ -261,38 +287,40 @@ def analogy(
         else ""
     )
     hidden = ""
-    if not exclude_inputs and rows[0] in inputs:
+    if not bench.exclude_inputs and rows[0] in inputs:
         hidden = " The top hit is one of the input words, as it often is: tick the switch."
     status = (
-        f"**{expression.strip()}** → **{best}** ({explain.score_label(measure)} "
+        f"**{bench.expression.strip()}** → **{best}** ({explain.score_label(measure)} "
         f"{sign * scores[0]:.4f}), out of {len(index.words):,} words"
-        f"{', the input words excluded' if exclude_inputs else ''}.{flagged}{hidden}"
+        f"{', the input words excluded' if bench.exclude_inputs else ''}.{flagged}{hidden}"
     )
 
     # The map: the expression's words, the other words, the best answer and the query itself.
     answers = [best]
-    extra = [w for w in dict.fromkeys([*map_words, *answers]) if w not in texts]
-    query_name = f"= {expression.strip()[:40]}"
+    extra = [w for w in dict.fromkeys([*bench.map_words, *answers]) if w not in texts]
+    query_name = f"= {bench.expression.strip()[:40]}"
     kinds = {w: "input" for w in texts}
     kinds.update({w: "answer" if w in answers else "word" for w in extra})
     kinds[query_name] = "query"
-    extra_vectors = _vectors(index, extra, bool(normalise))[0]
-    xy, explained = _project(torch.cat([found.vectors, extra_vectors, found.query[None]]), method)
+    extra_vectors = _vectors(index, extra, bool(bench.normalise))[0]
+    xy, explained = _project(
+        torch.cat([found.vectors, extra_vectors, found.query[None]]), bench.method
+    )
     points = {name: tuple(xy[i].tolist()) for i, name in enumerate(kinds)}
-    shape = expr.parallelogram(terms)
+    shape = expr.parallelogram(bench.terms)
     if shape is not None:
         b, a, c = shape
         shape = (a, b, c, query_name, best if best not in texts else None)
-    raw_norms = None if normalise else index.raw_norms
+    raw_norms = None if bench.normalise else index.raw_norms
     headers = ["rank", "word", explain.score_label(measure), "note"]
     return Analogy(
         neighbours={"headers": headers, "data": table},
         status=status,
         dot_product=explain.dot_product(
-            terms, best, found.query, found.corpus[rows[0]], parts, raw_norms
+            bench.terms, best, found.query, found.corpus[rows[0]], parts, raw_norms
         ),
         products=figures.products(parts.products.tolist(), best, parts.dot, parts.largest),
-        word_map=figures.word_map(points, kinds, method, explained, shape),
+        word_map=figures.word_map(points, kinds, bench.method, explained, shape),
     )
 
 

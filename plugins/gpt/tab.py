@@ -72,20 +72,14 @@ on_start, on_open, on_run, on_step, on_view, on_select, on_rewind, on_choose = (
         views.choose,
     )
 )
-on_draws, on_cache_timing, on_compare, on_export = (
-    guard(fn) for fn in (views.histogram, views.cache_timing, views.compare, views.export)
+on_draws, on_cache_timing, on_compare = (
+    guard(fn) for fn in (views.histogram, views.cache_timing, views.compare)
 )
 
 
 def select(evt: gr.SelectData, *values):
     """A click on a token of the strip shows the distribution the model had there."""
     return on_select(evt.index, *values)
-
-
-def export(*values) -> share.Export:
-    """The text on screen, each generated token's probability and the next-token candidates,
-    with a script that recomputes them with transformers' model and logits warpers."""
-    return share.Export(*on_export(*values))
 
 
 # -- layout ---------------------------------------------------------------------------------
@@ -219,7 +213,7 @@ def build() -> gr.Blocks:
         }
         load = dict(fn=on_open, inputs=[*inputs, generated], outputs=outputs, **common)
         share.link(tab, "gpt", state, load={**load, "api_name": "gpt_start"})
-        share.export("gpt", export, inputs, state, api_name="gpt_export", **common)
+        share.export("gpt", guard(views.export), inputs, state, api_name="gpt_export", **common)
         gr.on(
             [prompt.submit, model.input, seed.submit, reset_btn.click],
             on_start,

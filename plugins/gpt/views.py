@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from playground import devices, lazy_module
+from playground.export import Export
 from playground.inputs import BadInput, Result, check_number, check_seed
 
 sampling = lazy_module("plugins.gpt.sampling")
@@ -362,19 +363,10 @@ def compare(prompt, model_id, seed, n, rows) -> Compared:
     return Compared(table, "\n\n".join([note, *([f"_{notice}_"] if notice else [])]))
 
 
-@dataclass
-class Exported(Result):
-    """What `share.Export` takes, in its order."""
-
-    numbers: dict[str, Any]
-    snippet: str
-    tables: dict[str, tuple[list[str], list[list]]]
-
-
-def export(*values) -> Exported:
+def export(*values) -> Export:
     """The text on screen, each generated token's probability and the next-token candidates,
     with a script that recomputes them with transformers' model and logits warpers."""
     args = parse(values)
     trail, _, _ = args.trail_now()
     numbers = reproduce.numbers(trail, args.settings)
-    return Exported(numbers, reproduce.snippet(trail, args.settings), reproduce.tables(numbers))
+    return Export(numbers, reproduce.snippet(trail, args.settings), reproduce.tables(numbers))

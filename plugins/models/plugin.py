@@ -14,13 +14,13 @@ def _bench(lm, device):
 
 
 def _digits(device):
-    from plugins.models.diffusion import load_digits_unet
+    from plugins.models.denoisers import load_digits_unet
 
     return load_digits_unet(device)
 
 
 def _toy(device):
-    from plugins.models.diffusion import load_toy_denoiser
+    from plugins.models.denoisers import load_toy_denoiser
 
     return load_toy_denoiser(device)
 

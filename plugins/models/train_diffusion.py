@@ -16,14 +16,13 @@ from __future__ import annotations
 
 import argparse
 import json
-import math
 import time
 from pathlib import Path
 
 import torch
 import torch.nn.functional as F
 
-from plugins.models import diffusion
+from plugins.models import denoisers
 from plugins.models.toy2d import ToyDenoiser, ToyDenoiserConfig
 
 # One thread: the machine is shared, and one thread keeps runs repeatable.
@@ -70,23 +69,11 @@ def moons_data(n: int, seed: int) -> tuple[torch.Tensor, torch.Tensor, torch.Ten
 # ---------------------------------------------------------------------------- training
 
 
-def lr_lambda(warmup: int, steps: int):
-    """Linear warm-up, then cosine decay to 10%: a short run still ends on small steps."""
-
-    def factor(step: int) -> float:
-        if step < warmup:
-            return (step + 1) / warmup
-        progress = (step - warmup) / max(1, steps - warmup)
-        return 0.1 + 0.9 * 0.5 * (1.0 + math.cos(math.pi * progress))
-
-    return factor
-
-
 def train(model, data, scheduler, *, steps, batch, lr, warmup, seed, call) -> dict:
     """The DDPM training loop; ``call(model, x_t, t)`` returns predicted noise."""
     g = torch.Generator().manual_seed(seed)
     opt = torch.optim.AdamW(model.parameters(), lr=lr, weight_decay=1e-4)
-    sched = torch.optim.lr_scheduler.LambdaLR(opt, lr_lambda(warmup, steps))
+    sched = torch.optim.lr_scheduler.LambdaLR(opt, denoisers.lr_lambda(warmup, steps))
     num_t = scheduler.config.num_train_timesteps
     losses: list[float] = []
     start = time.time()
@@ -190,7 +177,7 @@ def run_digits(steps: int, seed: int) -> None:
     from diffusers import DDPMScheduler
     from safetensors.torch import save_file
 
-    out = diffusion.DIGITS_DIR
+    out = denoisers.DIGITS_DIR
     images, labels = digits_data()
     torch.manual_seed(seed)  # model initialisation
     unet = digits_unet()
@@ -220,8 +207,8 @@ def run_digits(steps: int, seed: int) -> None:
     )
 
     g = torch.Generator().manual_seed(seed)
-    ddim = diffusion.scheduler_for(out, "ddim")
-    samples = diffusion.sample(unet, ddim, (16, 1, 16, 16), CARD_STEPS, g).clamp(-1, 1)
+    ddim = denoisers.scheduler_for(out, "ddim")
+    samples = denoisers.sample(unet, ddim, (16, 1, 16, 16), CARD_STEPS, g).clamp(-1, 1)
     digits_grid_png(samples, out / "samples.png")
     # How far each sample is from its nearest training digit, against shuffled-pixel samples
     # (same ink, no strokes): an honest, cheap sign that the strokes are learned.
@@ -241,7 +228,7 @@ def run_toy(steps: int, seed: int) -> None:
     from diffusers import DDPMScheduler
     from safetensors.torch import save_file
 
-    out = diffusion.TOY_DIR
+    out = denoisers.TOY_DIR
     points, mean, std = moons_data(TOY["n_train"], seed)
     config = ToyDenoiserConfig(num_train_timesteps=TOY["timesteps"])
     torch.manual_seed(seed)
@@ -267,8 +254,8 @@ def run_toy(steps: int, seed: int) -> None:
     save_file({"points": real, "mean": mean, "std": std}, str(out / "data.safetensors"))
 
     g = torch.Generator().manual_seed(seed)
-    ddim = diffusion.scheduler_for(out, "ddim")
-    samples = diffusion.sample(model, ddim, (1000, 2), CARD_STEPS, g)
+    ddim = denoisers.scheduler_for(out, "ddim")
+    samples = denoisers.sample(model, ddim, (1000, 2), CARD_STEPS, g)
     scatter_png(real, samples, out / "samples.png")
     noise = torch.randn(1000, 2, generator=g)
     stats.update(
@@ -331,7 +318,7 @@ sample to its nearest training digit: {s["sample_nn_distance"]}; the same sample
 pixels shuffled (same ink, no strokes): {s["shuffled_nn_distance"]}.
 
 The same `scheduler_config.json` also drives DDPM, Euler and DPM-Solver++ in the app
-(`plugins.models.diffusion.scheduler_for`).
+(`plugins.models.denoisers.scheduler_for`).
 """
 
 

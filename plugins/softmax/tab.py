@@ -37,7 +37,7 @@ sampled. Change the numbers and watch.
 
 
 on_preset = guard(views.load_preset)
-_compute, _export = guard(views.compute), guard(views.export)  # adapted to Gradio below
+_compute = guard(views.compute)  # adapted to Gradio below
 
 
 def on_compute(
@@ -47,12 +47,6 @@ def on_compute(
     as the target's choices is a component update, so it is made here, not in the view."""
     *shown, target = _compute(logits_text, labels_text, temperature, dtype_name, target_label)
     return *shown, gr.Dropdown(choices=target.choices, value=target.value)
-
-
-def on_export(*inputs) -> share.Export:
-    """The Export panel's files: the view's numbers, script and table in share's record."""
-    made = _export(*inputs)
-    return share.Export(made.numbers, made.snippet, made.tables)
 
 
 def build() -> gr.Blocks:
@@ -131,7 +125,7 @@ def build() -> gr.Blocks:
         share.link(tab, "softmax", state, load=dict(**run, api_name="softmax_compute"))
         share.export(
             "softmax",
-            on_export,
+            guard(views.export),
             inputs,
             state,
             api_name="softmax_export",

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from typing import Any, NamedTuple
 
 from playground import devices
+from playground.export import Export
 from playground.inputs import BadInput, Result
 from playground.lazy import lazy_module
 
@@ -283,18 +284,9 @@ print(json.dumps({{
 '''
 
 
-@dataclass(frozen=True)
-class Reproduction:
-    """What the Export panel offers (tab.py hands it over as a `share.Export`)."""
-
-    numbers: dict[str, Any]  # the numbers on screen, as the snippet prints them
-    snippet: str  # a script that recomputes them with torch
-    tables: dict[str, tuple[list[str], list[list[Any]]]]  # CSVs: name -> (headers, rows)
-
-
 def export(
     logits_text: str, labels_text: str, temperature: float, dtype_name: str, target_label: str
-) -> Reproduction:
+) -> Export:
     """The numbers on screen, the steps table and a script that recomputes them with torch."""
     values, labels, temperature, dtype_name, target = check_inputs(
         logits_text, labels_text, temperature, dtype_name, target_label
@@ -314,4 +306,4 @@ def export(
     snippet = SNIPPET.format(
         labels=labels, logits=values, dtype=dtype_name, temperature=temperature, target=target
     )
-    return Reproduction(numbers, snippet, {"steps": (["token", "logit", "p", "log p"], rows)})
+    return Export(numbers, snippet, {"steps": (["token", "logit", "p", "log p"], rows)})

@@ -13,7 +13,7 @@ from diffusers import DDIMScheduler, DDPMScheduler
 
 from plugins.diffusion import compute
 from plugins.diffusion import diffusion as ours
-from plugins.models import diffusion as bundled
+from plugins.models import denoisers as bundled
 from plugins.models.paths import DIGITS_DIR, TOY_DIR
 
 torch.set_num_threads(1)

@@ -14,7 +14,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from plugins.diffusion import compute, diffusion
-from plugins.models import diffusion as bundled
+from plugins.models import denoisers as bundled
 from plugins.models.paths import DIGITS_DIR
 from plugins.models.train_diffusion import digits_data
 

@@ -9,6 +9,7 @@ import torch
 from PIL import Image
 
 from playground import host
+from playground.inputs import guard
 from plugins.diffusion import compute, images, tab, views
 
 torch.set_num_threads(1)
@@ -180,11 +181,11 @@ def test_text_to_image_says_why_it_is_not_available_here():
 def test_the_exported_script_reproduces_the_forward_process_with_diffusers(schedule, t):
     from playground import testing
 
-    result = tab.on_export(None, 3, schedule, t, 7)
+    result = views.export(None, 3, schedule, t, 7)
     assert 0 <= result.numbers["alpha_bar"] <= 1
     testing.check_snippet(result, atol=1e-5)
 
 
 def test_the_export_refuses_an_upload_it_cannot_reproduce():
     with pytest.raises(gr.Error, match="clear your image"):
-        tab.on_export("/tmp/some.png", 0, "linear", 10, 0)
+        guard(views.export)("/tmp/some.png", 0, "linear", 10, 0)

@@ -7,7 +7,7 @@ import pytest
 import torch
 from sentence_transformers import util
 
-from plugins.embeddings import tab, views
+from plugins.embeddings import reproduce, tab, views
 
 
 def no_progress(*args, **kwargs):
@@ -147,7 +147,7 @@ def test_the_exported_script_finds_the_same_words_with_sentence_transformers():
     from playground import testing
 
     args = ('2*paris - france + "eiffel tower"', True, "Euclidean distance", False, "", "PCA")
-    result = tab.export(*args)
+    result = reproduce.export(*args)
     table, *_ = tab.on_analogy(*args, no_progress)
     assert result.numbers["words"] == words(table)
     assert column(table, "Euclidean distance") == [round(s, 4) for s in result.numbers["scores"]]

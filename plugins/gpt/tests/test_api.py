@@ -84,11 +84,11 @@ def test_bad_input_gets_a_message_and_the_session_goes_on(client):
 )
 @pytest.mark.slow
 def test_the_exported_script_reproduces_the_numbers_on_screen(settings):
-    from plugins.gpt import tab
+    from plugins.gpt import tab, views
 
     host.load(["models"])
     trail = tab.on_start(None, None, PROMPT, "tiny-llama", 3, *settings, True, 5, None)[0]
     trail = tab.on_run(trail, None, PROMPT, "tiny-llama", 3, *settings, True, 5, None)[0]
-    result = tab.export(trail, None, PROMPT, "tiny-llama", 3, *settings, True, 5, None)
+    result = views.export(trail, None, PROMPT, "tiny-llama", 3, *settings, True, 5, None)
     assert len(result.numbers["ids"]) == 12 and len(result.numbers["p_of_each_generated_token"])
     testing.check_snippet(result, atol=1e-4)

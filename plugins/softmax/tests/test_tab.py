@@ -10,7 +10,7 @@ import torch
 import torch.nn.functional as F
 
 from playground.inputs import BadInput
-from plugins.softmax import tab, views
+from plugins.softmax import views
 
 
 @pytest.mark.parametrize(
@@ -97,7 +97,7 @@ def test_the_table_shows_what_the_dtype_really_holds():
 def test_the_exported_script_reproduces_the_numbers_on_screen(logits, temperature, dtype, target):
     from playground import testing
 
-    result = tab.on_export(logits, "a, b, c, d", temperature, dtype, target)
+    result = views.export(logits, "a, b, c, d", temperature, dtype, target)
     assert result.numbers["labels"][:3] == ["a", "b", "c"]
     testing.check_snippet(result, atol=1e-6)
 

@@ -1,4 +1,5 @@
-"""Load the bundled diffusion models and draw samples from them with diffusers' schedulers.
+"""Load the bundled diffusion models, draw samples from them with diffusers' schedulers, and
+the learning-rate shape they were trained with (the diffusion tab's own training reuses it).
 
 Two models ship inside the package, both trained by ``plugins.models.train_diffusion``:
 
@@ -18,6 +19,7 @@ References:
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -135,3 +137,15 @@ def sample(
                 )
             )
     return (x, history) if return_steps else x
+
+
+def lr_lambda(warmup: int, steps: int):
+    """Linear warm-up, then cosine decay to 10%: a short run still ends on small steps."""
+
+    def factor(step: int) -> float:
+        if step < warmup:
+            return (step + 1) / warmup
+        progress = (step - warmup) / max(1, steps - warmup)
+        return 0.1 + 0.9 * 0.5 * (1.0 + math.cos(math.pi * progress))
+
+    return factor

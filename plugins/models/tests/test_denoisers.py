@@ -9,7 +9,7 @@ import pytest
 import torch
 from safetensors.torch import load_file
 
-from plugins.models import diffusion
+from plugins.models import denoisers
 from plugins.models.toy2d import ToyDenoiser, ToyDenoiserConfig
 
 torch.set_num_threads(1)
@@ -17,22 +17,22 @@ torch.set_num_threads(1)
 
 @pytest.fixture(scope="module")
 def unet():
-    return diffusion.load_digits_unet("cpu")
+    return denoisers.load_digits_unet("cpu")
 
 
 @pytest.fixture(scope="module")
 def toy():
-    return diffusion.load_toy_denoiser("cpu")
+    return denoisers.load_toy_denoiser("cpu")
 
 
 @pytest.fixture(scope="module")
 def real_points() -> torch.Tensor:
-    return load_file(str(diffusion.TOY_DIR / "data.safetensors"))["points"]
+    return load_file(str(denoisers.TOY_DIR / "data.safetensors"))["points"]
 
 
 @pytest.fixture(scope="module")
 def real_digits() -> torch.Tensor:
-    return load_file(str(diffusion.DIGITS_DIR / "examples.safetensors"))["digits"]
+    return load_file(str(denoisers.DIGITS_DIR / "examples.safetensors"))["digits"]
 
 
 def nearest(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
@@ -40,9 +40,9 @@ def nearest(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
 
 
 def test_shipped_assets_are_small_and_complete(real_points, real_digits):
-    files = [p for d in (diffusion.DIGITS_DIR, diffusion.TOY_DIR) for p in d.iterdir()]
+    files = [p for d in (denoisers.DIGITS_DIR, denoisers.TOY_DIR) for p in d.iterdir()]
     assert sum(p.stat().st_size for p in files) < 5_000_000
-    for d in (diffusion.DIGITS_DIR, diffusion.TOY_DIR):
+    for d in (denoisers.DIGITS_DIR, denoisers.TOY_DIR):
         for name in ("scheduler_config.json", "training.json", "README.md", "samples.png"):
             assert (d / name).is_file(), d / name
     assert real_points.shape == (2000, 2)
@@ -67,8 +67,8 @@ def test_unet_forward_shape(unet):
 
 def test_toy_ddim_samples_trace_the_moons(toy, real_points):
     g = torch.Generator().manual_seed(0)
-    samples = diffusion.sample(
-        toy, diffusion.scheduler_for(diffusion.TOY_DIR, "ddim"), (64, 2), 50, g
+    samples = denoisers.sample(
+        toy, denoisers.scheduler_for(denoisers.TOY_DIR, "ddim"), (64, 2), 50, g
     )
     noise = torch.randn(64, 2, generator=g)
     assert torch.isfinite(samples).all()
@@ -78,8 +78,8 @@ def test_toy_ddim_samples_trace_the_moons(toy, real_points):
 
 def test_digit_ddim_samples_have_strokes_not_just_ink(unet, real_digits):
     g = torch.Generator().manual_seed(0)
-    ddim = diffusion.scheduler_for(diffusion.DIGITS_DIR, "ddim")
-    samples = diffusion.sample(unet, ddim, (16, 1, 16, 16), 50, g)
+    ddim = denoisers.scheduler_for(denoisers.DIGITS_DIR, "ddim")
+    samples = denoisers.sample(unet, ddim, (16, 1, 16, 16), 50, g)
     assert samples.shape == (16, 1, 16, 16) and torch.isfinite(samples).all()
     noise = torch.rand(16, 256, generator=g) * 2 - 1
     # The same pixel values in a shuffled order: right amount of ink, no strokes. A model that
@@ -91,30 +91,30 @@ def test_digit_ddim_samples_have_strokes_not_just_ink(unet, real_digits):
 
 
 def test_sampling_is_reproducible_and_reports_steps(toy):
-    ddim = diffusion.scheduler_for(diffusion.TOY_DIR, "ddim")
-    a, steps = diffusion.sample(
+    ddim = denoisers.scheduler_for(denoisers.TOY_DIR, "ddim")
+    a, steps = denoisers.sample(
         toy, ddim, (16, 2), 10, torch.Generator().manual_seed(3), return_steps=True
     )
-    b = diffusion.sample(toy, ddim, (16, 2), 10, torch.Generator().manual_seed(3))
+    b = denoisers.sample(toy, ddim, (16, 2), 10, torch.Generator().manual_seed(3))
     assert torch.equal(a, b)
     assert len(steps) == 10 and torch.equal(steps[-1].prev_sample, a)
     assert all(s.pred_original_sample.shape == (16, 2) for s in steps)
 
 
-@pytest.mark.parametrize("name", diffusion.SCHEDULER_NAMES)
+@pytest.mark.parametrize("name", denoisers.SCHEDULER_NAMES)
 def test_every_scheduler_builds_and_runs(name, toy, unet):
     for model, model_dir, shape in (
-        (toy, diffusion.TOY_DIR, (32, 2)),
-        (unet, diffusion.DIGITS_DIR, (2, 1, 16, 16)),
+        (toy, denoisers.TOY_DIR, (32, 2)),
+        (unet, denoisers.DIGITS_DIR, (2, 1, 16, 16)),
     ):
-        scheduler = diffusion.scheduler_for(model_dir, name)
-        out = diffusion.sample(model, scheduler, shape, 4, torch.Generator().manual_seed(0))
+        scheduler = denoisers.scheduler_for(model_dir, name)
+        out = denoisers.sample(model, scheduler, shape, 4, torch.Generator().manual_seed(0))
         assert out.shape == shape and torch.isfinite(out).all(), (name, model_dir.name)
 
 
 def test_unknown_scheduler_is_refused():
     with pytest.raises(ValueError, match="ddim"):
-        diffusion.scheduler_for(diffusion.TOY_DIR, "plms")
+        denoisers.scheduler_for(denoisers.TOY_DIR, "plms")
 
 
 def _truncated_copy(src, tmp_path, weights: str):
@@ -126,28 +126,28 @@ def _truncated_copy(src, tmp_path, weights: str):
 
 
 def test_corrupt_toy_weights_name_the_file(tmp_path):
-    model_dir, path = _truncated_copy(diffusion.TOY_DIR, tmp_path, "model.safetensors")
+    model_dir, path = _truncated_copy(denoisers.TOY_DIR, tmp_path, "model.safetensors")
     with pytest.raises(ValueError, match=re.escape(str(path))):
-        diffusion.load_toy_denoiser("cpu", model_dir)
+        denoisers.load_toy_denoiser("cpu", model_dir)
 
 
 def test_corrupt_unet_weights_name_the_file(tmp_path):
     weights = "diffusion_pytorch_model.safetensors"
-    model_dir, path = _truncated_copy(diffusion.DIGITS_DIR, tmp_path, weights)
+    model_dir, path = _truncated_copy(denoisers.DIGITS_DIR, tmp_path, weights)
     with pytest.raises(ValueError, match=re.escape(str(path))):
-        diffusion.load_digits_unet("cpu", model_dir)
+        denoisers.load_digits_unet("cpu", model_dir)
 
 
 @pytest.mark.parametrize("name", ["config.json", "model.safetensors", "scheduler_config.json"])
 def test_missing_files_name_the_file(tmp_path, name):
     model_dir = tmp_path / "toy-2d"
-    shutil.copytree(diffusion.TOY_DIR, model_dir)
+    shutil.copytree(denoisers.TOY_DIR, model_dir)
     (model_dir / name).unlink()
     with pytest.raises(FileNotFoundError, match=re.escape(str(model_dir / name))):
         if name == "scheduler_config.json":
-            diffusion.scheduler_for(model_dir, "ddpm")
+            denoisers.scheduler_for(model_dir, "ddpm")
         else:
-            diffusion.load_toy_denoiser("cpu", model_dir)
+            denoisers.load_toy_denoiser("cpu", model_dir)
 
 
 def test_toy_round_trip(tmp_path):
