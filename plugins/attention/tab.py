@@ -1,25 +1,20 @@
 """The Attention & Transformer Block tab: layout, then events. The math lives in attention.py,
-reading the real models in capture.py, parameter counting in anatomy.py, the views in views.py."""
+reading the real models in capture.py, parameter counting in anatomy.py, the views in views.py,
+positions.py and playground_head.py, the export in reproduce.py."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from functools import partial
 from pathlib import Path
 
 import gradio as gr
 
 from playground import share
 from playground.inputs import guard
-from playground.models import ModelUnavailable
 from playground.ui import LATEX
-from plugins.attention import views
-from plugins.attention.views import (
-    ANATOMY_CHOICES,
-    CONTEXT_MAX,
-    MAX_TEXT_CHARS,
-    MAX_TOKENS,
-    PLAYGROUND_DIM,
-)
+from plugins.attention import playground_head, positions, reproduce, views
+from plugins.attention.playground_head import MAX_TOY_CHARS, PLAYGROUND_DIM, TOY_HEADERS
+from plugins.attention.views import ANATOMY_CHOICES, CONTEXT_MAX, MAX_TEXT_CHARS, MAX_TOKENS
 
 MATH_SOURCE = Path(__file__).with_name("attention.py")  # shown to the learner as it is
 CONCURRENCY = "attention"  # every heavy event of this tab shares one worker queue
@@ -36,103 +31,23 @@ GPT-style Tiny Llama only looks back (a **causal** mask).
 """
 
 
-def _model_choices() -> list[tuple[str, str]]:
-    from playground.models import REGISTRY
-
-    choices = [
-        ("MiniLM: bidirectional encoder (bundled)", "minilm"),
-        ("Tiny Llama: causal GPT (bundled)", "tiny-llama"),
-    ]
-    for spec in REGISTRY.specs(task="causal-lm"):  # hub models, marked when absent
-        if spec.id != "tiny-llama":
-            mark = "" if spec.unavailable() is None else " (not available here)"
-            choices.append((f"{spec.title}{mark}", spec.id))
-    return choices
-
-
-on_grid, on_head, on_positions, on_anatomy, on_toy, on_toy_reset = (
+on_grid, on_head, on_head_on_load, on_positions, on_anatomy = (
     guard(fn)
-    for fn in (
-        views.grid,
-        views.head,
-        views.positions,
-        views.anatomy,
-        views.toy,
-        views.toy_defaults,
-    )
+    for fn in (views.grid, views.head, views.head_on_load, positions.positions, views.anatomy)
+)
+on_toy, on_toy_reset, on_toy_from_tokens = (
+    guard(fn)
+    for fn in (playground_head.toy, playground_head.toy_defaults, playground_head.toy_from_tokens)
 )
 
 
-SNIPPET = '''"""The Attention tab's head, recomputed by transformers (an ML Playground export)."""
-import json
-
-import torch
-from transformers import {auto}, AutoTokenizer
-
-tokenizer = AutoTokenizer.from_pretrained({tokenizer!r})
-# float32 as the tab loads it (the config may say bfloat16); eager attention returns weights
-model = {auto}.from_pretrained({model!r}, dtype=torch.float32, attn_implementation="eager")
-text = {text!r}
-ids = tokenizer(text)["input_ids"]
-if len(ids) > {most}:  # the tab shows the first {most} tokens (an encoder keeps its last [SEP])
-    ids = ids[: {most} - 1] + ids[-1:] if ids[-1] == tokenizer.sep_token_id else ids[: {most}]
-layer, head, query = {layer}, {head}, {query}
-with torch.no_grad():
-    out = model(torch.tensor([ids]), output_attentions=True)
-weights = out.attentions[layer][0, head, query]  # (tokens,): what the query token attends to
-print(json.dumps({{
-    "input_ids": ids,
-    "weights": weights.tolist(),
-    "most_attended": int(weights.argmax()),
-}}))
-'''
-
-
-def export(text: str, model_id: str, layer: float, head: float, query: float, threshold: float):
-    """One head's weights for the chosen query token, and a transformers script that reads
-    the same weights from the model (the grid's other heads are exported by changing these)."""
-    try:
-        *_, layer, head, query = views.grid(text, model_id, layer, head, query)
-        views.head(text, model_id, layer, head, query, threshold)  # the same checks as on screen
-        r = views.run(model_id, text)
-    except (views.BadInput, ModelUnavailable) as exc:
-        raise gr.Error(str(exc)) from None
-    weights = r.captured.layers[layer].weights[head, query].float().cpu()
-    model, tokenizer = views.load(model_id)
-    ids, _ = views.tokenize(tokenizer, text)
-    numbers = {"input_ids": ids, "weights": weights.tolist(),
-               "most_attended": int(weights.argmax())}  # fmt: skip
-    rows = [[j, token, w] for j, (token, w) in enumerate(zip(r.tokens, weights.tolist(),
-                                                             strict=True))]  # fmt: skip
-    snippet = SNIPPET.format(
-        auto="AutoModel" if model_id == "minilm" else "AutoModelForCausalLM",
-        tokenizer=str(tokenizer.name_or_path), model=str(model.name_or_path), text=text,
-        most=MAX_TOKENS, layer=layer, head=head, query=query,
-    )  # fmt: skip
-    return share.Export(numbers, snippet, {"weights": (["j", "key token", "weight"], rows)})
-
-
-def toy_from_tokens(tokens: str, causal: bool):
-    """The playground head from its tokens' default vectors (a link carries only the tokens)."""
-    table = on_toy_reset(tokens)
-    return table, *on_toy(table, causal)
-
-
-def head_on_load(text, model_id, layer, head, query, threshold):
-    """The head the grid opens: its pickers kept in range of the model first, as the grid does."""
-    *_, layer, head, query = on_grid(text, model_id, layer, head, query)
-    return on_head(text, model_id, layer, head, query, threshold)
-
-
 def pick(layer: float, head: float, evt: gr.SelectData):
-    """A click on the grid image: the (layer, head) under it, or the pickers as they were."""
-    x, y = evt.index
-    found = views.figures.grid_cell(x, y)
-    return found if found is not None else (layer, head)
+    """A click on the grid image (Gradio hands the click only to a function that declares it)."""
+    return views.picked(evt.index, layer, head)
 
 
 def build() -> gr.Blocks:
-    models = _model_choices()
+    models = views.model_choices()
     with gr.Blocks() as tab:
         gr.Markdown(INTRO, latex_delimiters=LATEX)
         with gr.Row():
@@ -196,12 +111,12 @@ def build() -> gr.Blocks:
                 toy_tokens = gr.Textbox(
                     DEFAULT_PLAYGROUND,
                     label="Tokens (space separated; press Enter to reset the vectors)",
-                    max_length=views.MAX_TOY_CHARS,
+                    max_length=MAX_TOY_CHARS,
                 )
                 toy_causal = gr.Checkbox(False, label="Causal mask")
             toy_table = gr.Dataframe(
-                views.toy_defaults(DEFAULT_PLAYGROUND),
-                headers=views.TOY_HEADERS,
+                playground_head.toy_defaults(DEFAULT_PLAYGROUND),
+                headers=TOY_HEADERS,
                 interactive=True,
                 type="array",
                 label="Q, K, V (edit the numbers)",
@@ -232,13 +147,13 @@ def build() -> gr.Blocks:
                 elem_id="attention-anatomy-table",
             )
 
-        def whole(what: str) -> Callable:
-            return lambda value: views.check_index(value, what)
+        def whole(what: str):
+            return partial(views.check_index, what=what)
 
         state = {
             "text": (text, views.check_text), "model": model, "layer": (layer, whole("Layer")),
             "head": (head, whole("Head")), "query": (query, whole("Query token position")),
-            "threshold": threshold, "toy": (toy_tokens, views.check_toy_tokens),
+            "threshold": threshold, "toy": (toy_tokens, playground_head.check_toy_tokens),
             "causal": toy_causal, "arch": arch, "context": (context, whole("Context length")),
         }  # fmt: skip
         heavy = dict(concurrency_id=CONCURRENCY, show_progress="minimal")
@@ -267,16 +182,22 @@ def build() -> gr.Blocks:
         share.link(
             tab, "attention", state, load=dict(**grid_run, api_name="attention_grid"),
             also=[
-                {**head_run, "fn": head_on_load, "api_visibility": "private"},
+                {**head_run, "fn": on_head_on_load, "api_visibility": "private"},
                 {**position_run, "api_visibility": "private"},
                 {**anatomy_run, "api_visibility": "private"},
-                dict(fn=toy_from_tokens, inputs=[toy_tokens, toy_causal],
+                dict(fn=on_toy_from_tokens, inputs=[toy_tokens, toy_causal],
                      outputs=[toy_table, *toy_run["outputs"]], api_visibility="private",
                      concurrency_id=CONCURRENCY),
             ],
         )  # fmt: skip
-        share.export("attention", export, [text, model, layer, head, query, threshold], state,
-                     api_name="attention_export", concurrency_id=CONCURRENCY)  # fmt: skip
+        share.export(
+            "attention",
+            guard(reproduce.export),
+            [text, model, layer, head, query, threshold],
+            state,
+            api_name="attention_export",
+            concurrency_id=CONCURRENCY,
+        )
         with gr.Accordion("The code behind this tab: plugins/attention/attention.py", open=False):
             gr.Code(MATH_SOURCE.read_text(), language="python", interactive=False)
         gr.on([text.submit, model.input], **grid_run, api_visibility="private").then(

@@ -1,34 +1,32 @@
 """What each part of the attention tab shows, computed from its inputs (no gradio here).
 
-Every handler checks what it is given and raises `BadInput` with what is allowed; tab.py turns
-that into a gr.Error. Captures are cached per (model, device, text), so opening one head after
-another does not run the model again.
+Every handler checks what it is given and raises `BadInput` with what is allowed; tab.py's
+`guard` turns that into a gr.Error, and hands a `Result`'s fields to the event's outputs.
+Captures are cached per (model, device, text), so opening one head after another does not run
+the model again. The Positions section is positions.py, the hand-made head playground_head.py,
+the export reproduce.py.
 """
 
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any, NamedTuple
 
-import numpy as np
-
 from playground import devices
-from playground.inputs import BadInput
+from playground.inputs import BadInput, Result
 from playground.lazy import lazy_module
 from plugins.attention import anatomy as anat
 from plugins.attention import figures
 
+torch = lazy_module("torch")
 att = lazy_module("plugins.attention.attention")
 capture = lazy_module("plugins.attention.capture")
 
 MAX_TOKENS = 128  # the full grid's limit: 72 maps of 128 × 128 for MiniLM
 MAX_TEXT_CHARS = 2_000
 CONTEXT_MAX = 131_072
-MAX_TOY_TOKENS, MAX_TOY_CHARS, MAX_TOY_LABEL = 8, 200, 16
-PLAYGROUND_DIM = 2  # tiny enough to edit by hand
-TOY_MAX = 10.0
-TOY_HEADERS = ["token", "q1", "q2", "k1", "k2", "v1", "v2"]
 THRESHOLD_MIN, THRESHOLD_MAX = 0.01, 1.0
 BUNDLED = {"minilm": "MiniLM", "tiny-llama": "Tiny Llama"}
 ANATOMY_MODELS = {
@@ -55,6 +53,21 @@ def model_ids() -> list[str]:
     from playground.models import REGISTRY
 
     return [*BUNDLED, *(s.id for s in REGISTRY.specs(task="causal-lm") if s.id not in BUNDLED)]
+
+
+def model_choices() -> list[tuple[str, str]]:
+    """The model picker's (label, id) pairs: the bundled two, then hub models marked when absent."""
+    from playground.models import REGISTRY
+
+    choices = [
+        ("MiniLM: bidirectional encoder (bundled)", "minilm"),
+        ("Tiny Llama: causal GPT (bundled)", "tiny-llama"),
+    ]
+    for spec in REGISTRY.specs(task="causal-lm"):
+        if spec.id != "tiny-llama":
+            mark = "" if spec.unavailable() is None else " (not available here)"
+            choices.append((f"{spec.title}{mark}", spec.id))
+    return choices
 
 
 def check_model(model_id: str | None) -> str:
@@ -119,8 +132,6 @@ def tokenize(tokenizer: Any, text: str) -> tuple[list[int], int]:
 
 @lru_cache(maxsize=CAPTURE_CACHE)
 def _run(model_id: str, device: str, text: str) -> Run:
-    import torch
-
     model, tokenizer = load(model_id)
     ids, total = tokenize(tokenizer, text)
     if not ids:
@@ -146,7 +157,16 @@ def _selected(r: Run, layer: Any, head: Any) -> tuple[int, int]:
     return check_index(layer, "Layer", len(c.layers)), check_index(head, "Head", c.heads)
 
 
-def grid(text: str, model_id: str, layer: Any, head: Any, query: Any):
+@dataclass(frozen=True)
+class Grid(Result):
+    status: str  # Markdown: tokens, layers × heads, and a notice when the text was cut
+    image: Any  # numpy RGB: every head's map, the chosen one framed
+    layer: int  # the pickers, kept in range of this model
+    head: int
+    query: int
+
+
+def grid(text: str, model_id: str, layer: Any, head: Any, query: Any) -> Grid:
     """Status, the layers × heads image, and the pickers kept in range of this model."""
     # Checked before the run, so a bad picker value fails fast.
     wanted = [check_index(v, w) for v, w in ((layer, "Layer"), (head, "Head"), (query, "Query"))]
@@ -165,12 +185,29 @@ def grid(text: str, model_id: str, layer: Any, head: Any, query: Any):
     if r.total > t:
         notes.append(f"⚠️ The text has {r.total} tokens; the grid shows the first {MAX_TOKENS}.")
     image = figures.grid_image(c.weights.float().cpu().numpy(), (layer, head))
-    return "\n\n".join(notes), image, layer, head, query
+    return Grid("\n\n".join(notes), image, layer, head, query)
 
 
-def head(text: str, model_id: str, layer: Any, head: Any, query: Any, threshold: Any):
+def picked(index: tuple[int, int], layer: Any, head: Any) -> tuple[Any, Any]:
+    """A click at ``index`` (x, y) on the grid image: the (layer, head) under it, or the
+    pickers as they were."""
+    found = figures.grid_cell(*index)
+    return found if found is not None else (layer, head)
+
+
+@dataclass(frozen=True)
+class Head(Result):
+    grid: Any  # the grid image, this head framed
+    heatmap: Any  # plotly: token-to-token weights
+    links: Any  # plotly: lines between tokens, for weights over the threshold
+    steps_md: str  # Markdown: the five steps for the query token, with its numbers
+    vectors: Any  # plotly: q, every key, every value, and the output
+    bars: Any  # plotly: scores and weights per key
+    steps: list[list]  # one row per key token: q·k, scaled, mask, weight
+
+
+def head(text: str, model_id: str, layer: Any, head: Any, query: Any, threshold: Any) -> Head:
     """One head large (heatmap and links) and its arithmetic for one query token."""
-
     r = run(model_id, text)
     layer, head = _selected(r, layer, head)
     t = len(r.tokens)
@@ -215,7 +252,7 @@ def head(text: str, model_id: str, layer: Any, head: Any, query: Any, threshold:
         f"‖z‖ = {float(s.output.norm()):.3f}."
     )
     name = f"Layer {layer}, head {head}"
-    return (
+    return Head(
         figures.grid_image(c.weights.float().cpu().numpy(), (layer, head)),
         figures.heatmap(weights, r.tokens, name),
         figures.lines(weights, r.tokens, threshold, query),
@@ -237,152 +274,12 @@ def head(text: str, model_id: str, layer: Any, head: Any, query: Any, threshold:
     )
 
 
-# -- positions -------------------------------------------------------------------------------
-
-
-def _repeat(ids: list[int], skip: set[int]) -> tuple[int, int] | None:
-    seen: dict[int, int] = {}
-    for pos, i in enumerate(ids):
-        if i in skip:
-            continue
-        if i in seen:
-            return seen[i], pos
-        seen[i] = pos
-    return None
-
-
-def positions(text: str, model_id: str):
-    """The same token at two positions: what RoPE (or learned positions) change about it."""
-    import torch
-
-    r = run(model_id, text)
-    c, model = r.captured, r.model
-    skip = {i for i in (getattr(model.config, "pad_token_id", None),) if i is not None}
-    skip |= {c.ids[0], c.ids[-1]} if c.family == "bert" else set()  # [CLS] and [SEP]
-    pair = _repeat(c.ids, skip)
-    if pair is None:
-        return (
-            "No token appears twice in this text. Type a word twice (like *the … the*) to see "
-            "what its position changes.",
-            None,
-        )
-    p1, p2 = pair
-    word = r.tokens[p1]
-    layer0 = c.layers[0]
-
-    def cos(a, b) -> float:
-        return float(torch.nn.functional.cosine_similarity(a, b, dim=0))
-
-    before = cos(layer0.q_raw[0, p1], layer0.q_raw[0, p2])
-    if layer0.cos is not None:  # RoPE
-        after = cos(layer0.q[0, p1], layer0.q[0, p2])
-        theta = (getattr(model.config, "rope_parameters", None) or {}).get("rope_theta", 1e4)
-        q, k = layer0.q_raw[0, p2], layer0.k_raw[0, p1]
-        offsets = list(range(0, 64))
-        curves = {
-            f"key at position {start}": att.rope_relative_scores(
-                q, k, offsets, start, theta, c.scale
-            ).tolist()
-            for start in (0, 40)
-        }
-        md = (
-            f"**`{word}` at positions {p1} and {p2}**, layer 0, head 0. This model adds no "
-            "position vector to its embeddings: the query that comes out of the projection is "
-            f"the same at both positions (cosine {before:.4f}). **RoPE** then rotates each pair "
-            "of coordinates by an angle proportional to the position, "
-            f"$\\theta_i = p \\cdot {theta:g}^{{-2i/d}}$: the lengths stay (‖q‖ "
-            f"{float(layer0.q_raw[0, p1].norm()):.3f} → {float(layer0.q[0, p1].norm()):.3f}) "
-            f"but the two queries now differ (cosine {after:.4f}).\n\n"
-            "Because both query and key are rotated, $q_m \\cdot k_n$ depends only on the offset "
-            "$m - n$: the chart scores this query against this key placed at position 0 and at "
-            "position 40, and the two curves lie on top of each other."
-        )
-        return md, figures.relative_scores(offsets, curves, "q·k after RoPE, by offset")
-    table = _position_table(model)
-    md = (
-        f"**`{word}` at positions {p1} and {p2}**, layer 0, head 0. This model **adds a learned "
-        "position vector** to each token's embedding, so the same word enters the first layer "
-        f"as two different vectors: the cosine of its two queries is {before:.4f}, not 1. The "
-        f"chart compares position {p1}'s learned vector with every other position's: nearby "
-        "positions were learned to look alike."
-    )
-    if table is None:
-        return md, None
-    sims = torch.nn.functional.cosine_similarity(table[p1][None], table, dim=-1)
-    n = min(len(table), MAX_TOKENS)
-    return md, figures.similarity_curve(list(range(n)), sims[:n].tolist(), p1)
-
-
-def _position_table(model: Any):
-    if hasattr(model, "embeddings"):  # BERT
-        return model.embeddings.position_embeddings.weight.detach().float().cpu()
-    wpe = getattr(getattr(model, "transformer", None), "wpe", None)  # GPT-2
-    return None if wpe is None else wpe.weight.detach().float().cpu()
-
-
-# -- playground head ----------------------------------------------------------------------------
-
-
-def toy_defaults(tokens_text: str) -> list[list]:
-    """One row per token with small seeded vectors, a starting point to edit."""
-    tokens = check_toy_tokens(tokens_text)
-    rng = np.random.default_rng(0)
-    values = np.round(rng.normal(size=(len(tokens), 3 * PLAYGROUND_DIM)), 1)
-    return [[tok, *row.tolist()] for tok, row in zip(tokens, values, strict=True)]
-
-
-def check_toy_tokens(text: str | None) -> list[str]:
-    if text is None or len(text) > MAX_TOY_CHARS:
-        raise BadInput(f"Type 1 to {MAX_TOY_TOKENS} short tokens (at most {MAX_TOY_CHARS} chars).")
-    tokens = text.split()
-    if not 1 <= len(tokens) <= MAX_TOY_TOKENS or any(len(t) > MAX_TOY_LABEL for t in tokens):
-        raise BadInput(
-            f"Type 1 to {MAX_TOY_TOKENS} tokens separated by spaces, each at most "
-            f"{MAX_TOY_LABEL} characters (got {len(tokens)})."
-        )
-    return tokens
-
-
-def _toy_rows(table: Any) -> tuple[list[str], np.ndarray]:
-    rows = table.get("data") if isinstance(table, dict) else table
-    if not isinstance(rows, list) or not 1 <= len(rows) <= MAX_TOY_TOKENS:
-        raise BadInput(f"The table needs 1 to {MAX_TOY_TOKENS} rows: one per token.")
-    tokens, values = [], []
-    for row in rows:
-        if not isinstance(row, list) or len(row) != len(TOY_HEADERS):
-            raise BadInput(f"Each row needs {len(TOY_HEADERS)} cells: {', '.join(TOY_HEADERS)}.")
-        tokens.append(str(row[0])[:MAX_TOY_LABEL] or "·")
-        for cell in row[1:]:
-            try:
-                x = float(cell)
-            except (TypeError, ValueError):
-                raise BadInput(f"{str(cell)[:20]!r} is not a number; cells hold numbers.") from None
-            if not math.isfinite(x) or abs(x) > TOY_MAX:
-                raise BadInput(f"Each number must be finite and between ±{TOY_MAX:g}, not {cell}.")
-            values.append(x)
-    return tokens, np.array(values, dtype=np.float32).reshape(len(rows), 3, PLAYGROUND_DIM)
-
-
-def toy(table: Any, causal: bool):
-    """Attention of the hand-made head: weights, outputs and the arithmetic for the last token."""
-    import torch
-
-    tokens, qkv = _toy_rows(table)
-    q, k, v = (torch.from_numpy(qkv[:, i].copy())[None, None] for i in range(3))  # (1,1,T,d)
-    result = att.attention(q, k, v, causal=bool(causal))
-    w = result.weights[0, 0].numpy()  # (T, T)
-    out = result.output[0, 0].numpy()  # (T, d)
-    labels = [f"{i}:{t}" for i, t in enumerate(tokens)]  # unique, for the category axes
-    last = len(tokens) - 1
-    scores = result.scores[0, 0, last].tolist()
-    md = (
-        f"For `{tokens[last]}`: scores q·k/√{PLAYGROUND_DIM} = "
-        f"{', '.join(f'{s:.2f}' for s in scores)} → softmax → weights "
-        f"{', '.join(f'{x:.3f}' for x in w[last])} (sum {w[last].sum():.4f}); each row of "
-        "the map sums to 1."
-    )
-    rows = [[labels[i], *(f"{x:.4f}" for x in out[i])] for i in range(len(tokens))]
-    return figures.small_heatmap(w, labels), {"headers": ["token", "z1", "z2"], "data": rows}, md
+def head_on_load(
+    text: str, model_id: str, layer: Any, head_: Any, query: Any, threshold: Any
+) -> Head:
+    """The head the grid opens: its pickers kept in range of the model first, as the grid does."""
+    shown = grid(text, model_id, layer, head_, query)
+    return head(text, model_id, shown.layer, shown.head, shown.query, threshold)
 
 
 # -- anatomy ------------------------------------------------------------------------------------
@@ -392,7 +289,14 @@ def _counted(n: int) -> str:
     return f"{n / 1e9:.2f} B" if n >= 1e9 else f"{n / 1e6:.2f} M" if n >= 1e6 else f"{n:,}"
 
 
-def anatomy(choice: str, context: Any):
+@dataclass(frozen=True)
+class Anatomy(Result):
+    md: str  # Markdown: dense or sparse, the FFN's share, FLOPs per token
+    plot: Any  # plotly: parameters and FLOPs per component
+    table: list[list]  # one row per component, then the total
+
+
+def anatomy(choice: str, context: Any) -> Anatomy:
     """Parameters and FLOPs per component for a preset or a bundled model's real config."""
     if choice not in ANATOMY_CHOICES:
         raise BadInput(f"Choose one of: {', '.join(ANATOMY_CHOICES)}.")
@@ -441,4 +345,4 @@ def anatomy(choice: str, context: Any):
         f"(≈ 2 × active matrix parameters, plus the attention scores).{check}"
     )
     bars = [(c.name, c.params, c.active, c.flops) for c in b.components]
-    return md, figures.anatomy_bars(bars, arch.name), rows
+    return Anatomy(md, figures.anatomy_bars(bars, arch.name), rows)

@@ -4,7 +4,7 @@ The tab computes its plan from the model's shapes (accounting.py); the exported 
 instead: it loads the same weights with transformers, wraps them with peft's `get_peft_model`
 under the run's `LoraConfig`, sums the parameters that require a gradient, and measures the
 bytes that one AdamW step really holds (bitsandbytes' NF4 for QLoRA's base, where installed).
-No gradio here: tab.py wraps the result in a share.Export.
+No gradio here: views.export hands these over as an Export.
 """
 
 from __future__ import annotations

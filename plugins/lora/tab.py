@@ -1,5 +1,6 @@
 """The LoRA tab: layout, then events. The math lives in lora.py and nf4.py, the training loop in
-train.py, transfer learning in transfer.py, what each view shows in views.py."""
+train.py, transfer learning in transfer.py, what each view shows in views.py (settings, plan,
+training) and adapter.py (a trained adapter)."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ import gradio as gr
 from playground import share
 from playground.inputs import guard
 from playground.ui import LATEX
-from plugins.lora import views
+from plugins.lora import adapter, views
 from plugins.lora.data import PROMPTS, STYLES, style_text
 from plugins.lora.views import (
     DEFAULT_STEPS,
@@ -22,12 +23,12 @@ from plugins.lora.views import (
     MAX_TEXT_BYTES,
     MIN_RANK,
     MIN_STEPS,
+    OWN_TEXT,
     TARGETS,
 )
 
 MATH_SOURCE = Path(__file__).with_name("lora.py")  # shown to the learner as it is
 CONCURRENCY = "lora"  # its events take turns (training runs on the host's long lane)
-OWN_TEXT = "Your own text (paste below)"
 DEFAULT_PRESET = "Pirate captain"
 INTRO = """
 **LoRA** fine-tunes a big model on a budget: every pretrained weight
@@ -44,41 +45,27 @@ on_plan, on_generate, on_inspect, on_merge, on_save, on_load, on_compare, on_tra
     guard(f)
     for f in (
         views.plan,
-        views.generate,
-        views.inspect,
-        views.merge,
-        views.save,
-        views.load_adapter,
+        adapter.generate,
+        adapter.inspect,
+        adapter.merge,
+        adapter.save,
+        adapter.load_adapter,
         views.compare_qlora,
         views.transfer,
     )
 )
+on_export, _train, _preset, _trained = (
+    guard(f) for f in (views.export, views.train, views.preset, adapter.trained)
+)
 
 
-def export(model, rank, alpha, dropout, targets, steps, lr, seed, run) -> share.Export:
-    """The plan on screen as numbers and CSV, and a script that recounts it with peft."""
-    try:
-        numbers, snippet, tables = views.export(
-            model, rank, alpha, dropout, targets, steps, lr, seed, run
-        )
-    except views.BadInput as exc:
-        raise gr.Error(str(exc)) from None
-    return share.Export(numbers, snippet, tables)
-
-
+# Gradio hands a progress bar only to a handler that names gr.Progress() in its own signature.
 def _training(qlora: bool):
     def run(text, model, rank, alpha, dropout, targets, steps, lr, seed, progress=gr.Progress()):  # noqa: B008
         """Train live: the loss curve and a summary after every few steps, until done or Stop."""
-        try:
-            views.check_config(model, rank, alpha, dropout, targets, steps, lr, seed)
-            total = int(steps)
-            for figure, summary, result in views.train(
-                text, model, rank, alpha, dropout, targets, steps, lr, seed, qlora
-            ):
-                progress(len(result.losses) / total, desc=f"step {len(result.losses)} of {total}")
-                yield figure, summary, result
-        except views.BadInput as exc:
-            raise gr.Error(str(exc)) from None
+        yield from _train(
+            text, model, rank, alpha, dropout, targets, steps, lr, seed, qlora, progress
+        )
 
     return run
 
@@ -87,21 +74,19 @@ on_train, on_qlora = _training(False), _training(True)
 
 
 def on_preset(name: str):
-    if name == OWN_TEXT:
-        return gr.skip(), gr.skip()
-    if name not in STYLES:
-        raise gr.Error(f"Unknown preset {name!r}; choose one of: {', '.join(STYLES)}.")
-    return style_text(name), PROMPTS[name]
+    """Your own text leaves the boxes as they are (no update)."""
+    shown = _preset(name)
+    return (gr.skip(), gr.skip()) if shown is None else shown
 
 
 def on_trained(run, prompt, seed):
-    """After a run: the adapted layers to inspect, the first one's ΔW, before/after text."""
-    if not isinstance(run, views.Run):
+    """After a run: the adapted layers to inspect, the first one's ΔW, before/after text. The
+    layers are the Layer dropdown's choices, a component update, so it is made here."""
+    shown = _trained(run, prompt, seed)
+    if shown is None:
         return gr.skip(), gr.skip(), gr.skip(), gr.skip(), gr.skip()
-    names = views.layer_names(run)
-    figure, md = on_inspect(run, names[0])
-    before, after = on_generate(run, prompt, seed)
-    return gr.Dropdown(choices=names, value=names[0]), figure, md, before, after
+    names, *rest = shown
+    return gr.Dropdown(choices=names, value=names[0]), *rest
 
 
 def _slider(low, high, value, step, label, **kw):
@@ -221,7 +206,7 @@ def build() -> gr.Blocks:
         share.link(tab, "lora", state, load=dict(**plan_run, api_name="lora_plan"))
         # Compare only what changes the plan: steps, learning rate and seed do not
         planned = {k: state[k] for k in ("model", "rank", "alpha", "dropout", "targets")}
-        share.export("lora", export, [*settings, run_state], planned, api_name="lora_export",
+        share.export("lora", on_export, [*settings, run_state], planned, api_name="lora_export",
                      **heavy)  # fmt: skip
         for control in (rank, alpha, dropout, steps):
             control.change(**plan_run, trigger_mode="always_last", api_visibility="private")

@@ -1,30 +1,27 @@
 """What each part of the LoRA tab shows, computed from its inputs (no gradio here).
 
-Every handler checks what it is given and raises `BadInput` with what is allowed; tab.py turns
-that into a gr.Error. A trained run lives in the visitor's session as a `Run` (the config and
-the adapter's A and B, not a model), so each view rebuilds what it needs from the shared base.
+Every handler checks what it is given and raises `BadInput` with what is allowed; tab.py's
+`guard` turns that into a gr.Error. A handler with several outputs returns a `Result`. A trained
+run lives in the visitor's session as a `Run` (the config and the adapter's A and B, not a
+model), so each view rebuilds what it needs from the shared base; adapter.py shows a run.
 """
 
 from __future__ import annotations
 
-import copy
 import math
 import shlex
-import tempfile
-import time
-import zipfile
+from collections.abc import Iterator
 from dataclasses import dataclass, replace
-from pathlib import Path
 from typing import Any
 
 from playground import devices
-from playground.inputs import BadInput, check_number, check_seed
+from playground.export import Export
+from playground.inputs import BadInput, Result, check_number, check_seed
 from playground.lazy import lazy_module
 from plugins.lora import data, figures
 from plugins.lora.limits import MAX_STEPS, TARGETS
 
 accounting = lazy_module("plugins.lora.accounting")
-lora = lazy_module("plugins.lora.lora")
 reproduce = lazy_module("plugins.lora.reproduce")
 training = lazy_module("plugins.lora.train")
 transfer_learning = lazy_module("plugins.lora.transfer")
@@ -38,10 +35,9 @@ MAX_LR = 1.0
 MAX_TEXT_BYTES = 200_000
 MIN_LINES = 10  # a style needs some lines to learn from
 MAX_PROMPT_CHARS = 500
-NEW_TOKENS = 40
-TIMING_REPEATS = 20
 MAX_UPLOAD_BYTES = 50_000_000
 DEFAULT_MODEL = "tiny-llama"
+OWN_TEXT = "Your own text (paste below)"  # the Style choice that keeps the learner's text
 
 
 @dataclass(frozen=True)
@@ -149,6 +145,21 @@ def load(model_id: str) -> Any:
         raise BadInput(str(exc)) from None
 
 
+@dataclass(frozen=True)
+class Preset(Result):
+    text: str  # lines in the style to learn
+    prompt: str  # one that shows it off
+
+
+def preset(name: Any) -> Preset | None:
+    """A style's text and prompt; None for your own text, which stays as it is."""
+    if name == OWN_TEXT:
+        return None
+    if name not in data.STYLES:
+        raise BadInput(f"Unknown preset {name!r}; choose one of: {', '.join(data.STYLES)}.")
+    return Preset(data.style_text(name), data.PROMPTS[name])
+
+
 # -- before training: what it costs ---------------------------------------------------------
 
 
@@ -169,17 +180,24 @@ def command(cfg: Any) -> str:
     )
 
 
-def export(model_id, rank, alpha, dropout, targets, steps, lr, seed, run=None):
-    """(numbers, script, tables) of the plan on screen; a run in the session adds its loss per
-    step, which it already holds (nothing is recomputed)."""
+def export(model_id, rank, alpha, dropout, targets, steps, lr, seed, run=None) -> Export:
+    """The plan on screen as numbers and CSV, and a script that recounts it with peft; a run in
+    the session adds its loss per step, which it already holds (nothing is recomputed)."""
     cfg = check_config(model_id, rank, alpha, dropout, targets, steps, lr, seed)
     model = load(cfg.model_id).model
     numbers = reproduce.numbers(cfg, model)
     held = run if isinstance(run, Run) else None
-    return numbers, reproduce.snippet(cfg, model), reproduce.tables(numbers, held)
+    return Export(numbers, reproduce.snippet(cfg, model), reproduce.tables(numbers, held))
 
 
-def plan(model_id, rank, alpha, dropout, targets, steps, lr, seed) -> tuple[str, list, str]:
+@dataclass(frozen=True)
+class Plan(Result):
+    summary: str  # Markdown: the trainable parameters and the memory of each method
+    table: list[list[str]]  # full fine-tune, LoRA, QLoRA
+    command: str  # the same run, headless
+
+
+def plan(model_id, rank, alpha, dropout, targets, steps, lr, seed) -> Plan:
     """(summary, memory table, command) for the settings on screen, before any training."""
     cfg = check_config(model_id, rank, alpha, dropout, targets, steps, lr, seed)
     model = load(cfg.model_id).model
@@ -199,7 +217,7 @@ def plan(model_id, rank, alpha, dropout, targets, steps, lr, seed) -> tuple[str,
         f"# on several GPUs, the same loop through accelerate\n"
         f"accelerate launch -m plugins.lora.cli {command(cfg).split(' ', 2)[2]}"
     )
-    return summary, table, cmd
+    return Plan(summary, table, cmd)
 
 
 # -- training ----------------------------------------------------------------------------------
@@ -227,8 +245,18 @@ def training_summary(p: Any, cfg: Any) -> str:
     return " · ".join(part for part in parts if part)
 
 
-def train(text, model_id, rank, alpha, dropout, targets, steps, lr, seed, qlora=False):
-    """Yield (figure, summary, Run so far) while training; the last yield is the finished run."""
+@dataclass(frozen=True)
+class Training(Result):
+    loss: Any  # the loss curve so far
+    summary: str  # Markdown
+    run: Run  # the adapter so far, kept in the session
+
+
+def train(
+    text, model_id, rank, alpha, dropout, targets, steps, lr, seed, qlora=False, progress=None
+) -> Iterator[Training]:
+    """The run so far after every few steps; the last is the finished run. ``progress(fraction,
+    desc=...)`` hears of each one."""
     cfg = check_config(model_id, rank, alpha, dropout, targets, steps, lr, seed)
     text = check_text(text)
     lm = load(cfg.model_id)
@@ -247,192 +275,10 @@ def train(text, model_id, rank, alpha, dropout, targets, steps, lr, seed, qlora=
         }
         run = Run(cfg, tensors, tuple(p.losses), p.held_out, p.memory, p.seconds, p.backend)
         baseline = p.held_out[0] if p.held_out else None
-        yield figures.loss_curve(p.losses, cfg.steps, baseline), training_summary(p, cfg), run
-
-
-def _adapted(run: Run, lm: Any, merged: bool = False) -> Any:
-    """A copy of the base with our LoRA layers holding the run's A and B."""
-    model = copy.deepcopy(lm.model)
-    config = lora.adapter_config(run.config.targets, run.config.rank, run.config.alpha, 0.0, "")
-    lora.attach(model, config, run.tensors)
-    return (lora.merge_and_unload(model) if merged else model).eval()
-
-
-def check_run(run: Any) -> Run:
-    if not isinstance(run, Run):
-        raise BadInput("Train an adapter first (or load one): there is nothing to show yet.")
-    return run
-
-
-def generate(run, prompt, seed) -> tuple[str, str]:
-    """The same prompt and seed, before and after the adapter."""
-    run = check_run(run)
-    prompt = check_prompt(prompt)
-    seed = check_seed(seed)
-    lm = load(run.config.model_id)
-    before = training.sample(lm.model, lm.tokenizer, prompt, seed, NEW_TOKENS)
-    after = training.sample(_adapted(run, lm), lm.tokenizer, prompt, seed, NEW_TOKENS)
-    return before, after
-
-
-# -- after training: what changed --------------------------------------------------------------
-
-
-def layer_names(run: Run) -> list[str]:
-    return sorted(
-        {k.removeprefix(lora.PREFIX).removesuffix(".lora_A.weight") for k in run.tensors
-         if k.endswith(".lora_A.weight")},
-        key=_layer_order,
-    )  # fmt: skip
-
-
-def _layer_order(name: str) -> tuple[int, int, str]:
-    """By layer, then as the block runs: attention's q, k, v, o before the MLP."""
-    parts = name.split(".")
-    layer = next((int(p) for p in parts if p.isdigit()), 0)
-    kind = parts[-1]
-    return layer, TARGETS.index(kind) if kind in TARGETS else len(TARGETS), name
-
-
-def inspect(run, layer) -> tuple[Any, str]:
-    """ΔW = (α/r) B A of one layer as a heatmap, and its singular values."""
-    import torch
-
-    run = check_run(run)
-    names = layer_names(run)
-    if layer not in names:
-        raise BadInput(f"Choose one of the adapted layers: {', '.join(names[:4])}, ...")
-    a = run.tensors[f"{lora.PREFIX}{layer}.lora_A.weight"]
-    b = run.tensors[f"{lora.PREFIX}{layer}.lora_B.weight"]
-    # in float64, so rounding does not pose as extra rank
-    delta = (run.config.alpha / run.config.rank) * (b.double() @ a.double())  # (d, k)
-    singular = torch.linalg.svdvals(delta).tolist()
-    rank = int(torch.linalg.matrix_rank(delta).item())
-    top = singular[0] if singular and singular[0] > 0 else 1.0
-    beyond = singular[run.config.rank] / top if len(singular) > run.config.rank else 0.0
-    md = (
-        f"ΔW of `{layer}` is {delta.shape[0]} × {delta.shape[1]} = {delta.numel():,} numbers "
-        f"made from r · (d + k) = {a.numel() + b.numel():,}. Its numerical rank is **{rank}** "
-        f"(r = {run.config.rank}): singular value {run.config.rank + 1} is {beyond:.1e} of the "
-        f"first, rounding noise. ‖ΔW‖ = {delta.norm():.4f}."
-    )
-    return figures.delta_w(delta.float().tolist(), singular, run.config.rank, layer), md
-
-
-def _time_ms(model: Any, ids: Any) -> float:
-    import torch
-
-    with torch.no_grad():
-        model(ids)  # warm up
-        times = []
-        for _ in range(TIMING_REPEATS):
-            start = time.perf_counter()
-            model(ids)
-            times.append(time.perf_counter() - start)
-    return sorted(times)[len(times) // 2] * 1000
-
-
-def merge(run, prompt) -> str:
-    """Inference time and outputs with the adapter beside the base, and merged into it."""
-    import torch
-
-    run = check_run(run)
-    prompt = check_prompt(prompt)
-    lm = load(run.config.model_id)
-    ids = lm.tokenizer(prompt, return_tensors="pt")["input_ids"].to(
-        next(lm.model.parameters()).device
-    )
-    unmerged, merged = _adapted(run, lm), _adapted(run, lm, merged=True)
-    with torch.no_grad():
-        diff = (unmerged(ids).logits - merged(ids).logits).abs().max().item()
-    t_base, t_un, t_m = (_time_ms(m, ids) for m in (lm.model, unmerged, merged))
-    same = training.sample(unmerged, lm.tokenizer, prompt, 0, 20) == training.sample(
-        merged, lm.tokenizer, prompt, 0, 20
-    )
-    return (
-        f"Forward pass on {ids.shape[1]} tokens (median of {TIMING_REPEATS}): base "
-        f"**{t_base:.2f} ms**, adapter beside the base **{t_un:.2f} ms** "
-        f"(+{(t_un / t_base - 1):.0%}), merged W + ΔW **{t_m:.2f} ms** "
-        f"({(t_m / t_base - 1):+.0%}: the same matmuls as the base). Largest logit difference "
-        f"merged vs unmerged: **{diff:.1e}** (float32 rounding); the sampled continuations "
-        f"are {'**identical**' if same else '**different**'}. Unmerging subtracts ΔW again."
-    )
-
-
-# -- files -------------------------------------------------------------------------------------
-
-
-def save(run) -> str:
-    """A zip with adapter_model.safetensors and adapter_config.json, as peft saves them."""
-    run = check_run(run)
-    from safetensors.torch import save_file
-
-    cfg = run.config
-    folder = Path(tempfile.mkdtemp(prefix="lora-adapter-"))
-    config = lora.adapter_config(cfg.targets, cfg.rank, cfg.alpha, cfg.dropout, cfg.model_id)
-    import json
-
-    save_file(run.tensors, folder / lora.ADAPTER_FILE, metadata={"format": "pt"})
-    (folder / lora.CONFIG_FILE).write_text(json.dumps(config, indent=2))
-    path = folder / f"lora-{cfg.model_id}-r{cfg.rank}.zip"
-    with zipfile.ZipFile(path, "w") as zf:
-        for name in (lora.ADAPTER_FILE, lora.CONFIG_FILE):
-            zf.write(folder / name, name)
-    return str(path)
-
-
-def _gather(files: Any) -> Path:
-    """The uploaded zip, or the two files, unpacked into one folder."""
-    paths = [Path(f if isinstance(f, str) else getattr(f, "name", "")) for f in (files or [])]
-    if not paths or not all(p.is_file() for p in paths):
-        raise BadInput(
-            f"Upload the adapter: a .zip holding {lora.ADAPTER_FILE} and {lora.CONFIG_FILE}, "
-            "or those two files."
-        )
-    if sum(p.stat().st_size for p in paths) > MAX_UPLOAD_BYTES:
-        raise BadInput(f"The upload is over {MAX_UPLOAD_BYTES // 10**6} MB.")
-    folder = Path(tempfile.mkdtemp(prefix="lora-upload-"))
-    for p in paths:
-        if p.suffix == ".zip":
-            try:
-                with zipfile.ZipFile(p) as zf:
-                    for name in (lora.ADAPTER_FILE, lora.CONFIG_FILE):
-                        if name in zf.namelist():
-                            (folder / name).write_bytes(zf.read(name))
-            except zipfile.BadZipFile:
-                raise BadInput(f"{p.name} is not a readable zip file.") from None
-        elif p.suffix == ".safetensors":
-            (folder / lora.ADAPTER_FILE).write_bytes(p.read_bytes())
-        elif p.suffix == ".json":
-            (folder / lora.CONFIG_FILE).write_bytes(p.read_bytes())
-        else:
-            raise BadInput(f"{p.name}: only .zip, .safetensors and .json files are accepted.")
-    return folder
-
-
-def load_adapter(files, model_id) -> tuple[str, Run]:
-    """Check an uploaded adapter against the model and keep it as the session's run."""
-    lm = load(model_id)
-    folder = _gather(files)
-    try:
-        config, tensors = lora.read_adapter(folder)
-        lora.attach(copy.deepcopy(lm.model), config, tensors)  # refuses what does not fit
-        targets = tuple(config["target_modules"])
-        if not set(targets) <= set(TARGETS):
-            raise lora.AdapterError(f"target modules must be among {', '.join(TARGETS)}")
-        cfg = training.TrainConfig(
-            model_id=model_id, rank=config["r"], alpha=float(config["lora_alpha"]), targets=targets
-        )
-    except lora.AdapterError as exc:
-        raise BadInput(f"This adapter was refused: {exc}.") from None
-    if not MIN_RANK <= cfg.rank <= MAX_RANK:
-        raise BadInput(f"The adapter's rank is {cfg.rank}; ranks {MIN_RANK}–{MAX_RANK} only.")
-    run = Run(cfg, {k: v.float() for k, v in tensors.items()}, source="uploaded")
-    return (
-        f"Loaded an adapter of rank {cfg.rank}, α = {cfg.alpha:g}, on "
-        f"{', '.join(targets)} ({len(tensors) // 2} layers) for {model_id}.",
-        run,
-    )
+        if progress is not None:
+            progress(len(p.losses) / cfg.steps, desc=f"step {len(p.losses)} of {cfg.steps}")
+        figure = figures.loss_curve(p.losses, cfg.steps, baseline)
+        yield Training(figure, training_summary(p, cfg), run)
 
 
 # -- QLoRA beside LoRA ---------------------------------------------------------------------------
@@ -456,7 +302,13 @@ def compare_qlora(plain: Any, quant: Any) -> list[list[str]]:
 # -- transfer learning -------------------------------------------------------------------------
 
 
-def transfer(seed) -> tuple[list[list[str]], str]:
+@dataclass(frozen=True)
+class Transfer(Result):
+    table: list[list[str]]  # one row per method
+    note: str  # Markdown: the data set
+
+
+def transfer(seed) -> Transfer:
     """Frozen MiniLM + head vs random features + head vs full fine-tune, on the shipped set."""
     seed = check_seed(seed)
     encoder = load_encoder()
@@ -469,7 +321,7 @@ def transfer(seed) -> tuple[list[list[str]], str]:
         f"({', '.join(data.TOPICS)}); the test sentences use words no training sentence has. "
         f"Chance is {1 / len(data.TOPICS):.0%}."
     )
-    return rows, md
+    return Transfer(rows, md)
 
 
 def load_encoder() -> Any:

@@ -3,8 +3,10 @@ tiny-mixtral, on our own routing layer and on Mixtral-8x7B's real shape."""
 
 from __future__ import annotations
 
-from playground import lazy
+from playground import lazy, lazy_module
 from playground.exercise import Answer, Exercise
+
+anatomy = lazy_module("plugins.attention.anatomy")  # Mixtral-8x7B's shape, counted as that tab does
 
 PROMPT = "Once upon a time, the queen"  # the tab's default prompt
 TOKEN = "␣queen"  # how the tab labels it (byte-level BPE's space shown as ␣)
@@ -54,8 +56,6 @@ def dropped_at_half_capacity() -> Answer:
 
 
 def mixtral_active_share() -> Answer:
-    from plugins.attention import anatomy
-
     arch = anatomy.PRESETS["Mixtral-8x7B"]
     b = anatomy.breakdown(arch, arch.context)
     share = b.active / b.total

@@ -1,5 +1,6 @@
 """The Mixture of Experts tab: layout, then events. The math lives in moe.py, the lab's tokens
-and training run in lab.py, reading the real model in capture.py, the views in views.py."""
+and training run in lab.py, reading the real model in capture.py, the views in views.py, the
+export in reproduce.py."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ import gradio as gr
 from playground import share
 from playground.inputs import guard
 from playground.ui import LATEX
-from plugins.moe import views
+from plugins.moe import reproduce, views
 from plugins.moe.views import (
     MAX_AUX,
     MAX_CAPACITY,
@@ -49,67 +50,16 @@ piles tokens onto a few experts; the **load-balancing loss** $E \\sum_i f_i P_i$
 """
 
 
-on_route, on_compare, on_lab = (guard(f) for f in (views.route, views.compare, views.routing_lab))
+on_route, on_compare, on_lab, _train = (
+    guard(f) for f in (views.route, views.compare, views.routing_lab, views.train)
+)
 
 
+# Gradio hands a progress bar only to a function that declares one in its own signature.
 def on_train(experts, top_k, steps, aux, seed, progress=gr.Progress()):  # noqa: B008 (gradio)
     """The live training run: a plot and a summary after every few steps, until done or stopped."""
-    try:
-        views.check_training(experts, top_k, steps, aux, seed)  # fail before the first yield
-        total = int(steps)
-        for p, figure, summary in views.train(experts, top_k, steps, aux, seed):
-            progress(p.step / total, desc=f"step {p.step} of {total}")
-            yield figure, summary
-    except views.BadInput as exc:
-        raise gr.Error(str(exc)) from None
-
-
-SNIPPET = '''"""The MoE tab's routing, recomputed by transformers' Mixtral (a Playground export)."""
-import json
-
-import torch
-from transformers import AutoTokenizer, MixtralForCausalLM
-
-tokenizer = AutoTokenizer.from_pretrained({tokenizer!r})
-model = MixtralForCausalLM.from_pretrained({model!r}, dtype=torch.float32)
-ids = tokenizer({text!r})["input_ids"][:{most}]  # the tab reads the first {most} tokens
-with torch.no_grad():
-    out = model(torch.tensor([ids]), output_router_logits=True, use_cache=False)
-k = model.config.num_experts_per_tok
-experts, probabilities = [], []
-for logits in out.router_logits:  # one (tokens, experts) tensor per layer
-    top = logits.float().softmax(-1).topk(k, dim=-1)  # the router's choice for every token
-    experts.append(top.indices.tolist())
-    probabilities.append(top.values.tolist())
-print(json.dumps({{"input_ids": ids, "experts": experts, "probabilities": probabilities}}))
-'''
-
-
-def export(text: str) -> share.Export:
-    """Every layer's top-k experts for every token, and a script that reads them from
-    transformers' own Mixtral (``output_router_logits=True``)."""
-    try:
-        c = views.routed(text)
-    except views.BadInput as exc:
-        raise gr.Error(str(exc)) from None
-    lm = views.load(views.MOE_ID)
-    tops = [layer.logits.softmax(-1).topk(c.top_k, dim=-1) for layer in c.layers]
-    numbers = {
-        "input_ids": lm.tokenizer(text)["input_ids"][: views.MAX_TOKENS],
-        "experts": [top.indices.tolist() for top in tops],
-        "probabilities": [top.values.tolist() for top in tops],
-    }
-    rows = [
-        [layer, j, token, *top.indices[j].tolist(), *top.values[j].tolist()]
-        for layer, top in enumerate(tops)
-        for j, token in enumerate(c.tokens)
-    ]
-    heads = [f"expert {i + 1}" for i in range(c.top_k)] + [f"p {i + 1}" for i in range(c.top_k)]
-    snippet = SNIPPET.format(
-        tokenizer=str(lm.tokenizer.name_or_path), model=str(lm.model.name_or_path), text=text,
-        most=views.MAX_TOKENS,
-    )  # fmt: skip
-    return share.Export(numbers, snippet, {"routing": (["layer", "j", "token", *heads], rows)})
+    for _, figure, summary in _train(experts, top_k, steps, aux, seed, progress=progress):
+        yield figure, summary
 
 
 def _slider(low, high, value, step, label, **kw):
@@ -239,8 +189,14 @@ def build() -> gr.Blocks:
             load=dict(**route_run, api_name="moe_route"),
             also=[{**run, "api_visibility": "private"} for run in (compare_run, lab_run)],
         )
-        share.export("moe", export, [text], state, api_name="moe_export",
-                     concurrency_id=CONCURRENCY)  # fmt: skip
+        share.export(
+            "moe",
+            guard(reproduce.export),
+            [text],
+            state,
+            api_name="moe_export",
+            concurrency_id=CONCURRENCY,
+        )
         with gr.Accordion("The code behind this tab: plugins/moe/moe.py", open=False):
             gr.Code(MATH_SOURCE.read_text(), language="python", interactive=False)
         gr.on([text.submit, route_btn.click], **route_run, api_visibility="private")

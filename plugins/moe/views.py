@@ -1,23 +1,27 @@
 """What each part of the MoE tab shows, computed from its inputs (no gradio here).
 
-Every handler checks what it is given and raises `BadInput` with what is allowed; tab.py turns
-that into a gr.Error. A real-model capture is cached per text, so switching views is instant.
+Every handler checks what it is given and raises `BadInput` with what is allowed; tab.py's
+`guard` turns that into a gr.Error, and hands a `Result`'s fields to the event's outputs. A
+real-model capture is cached per text, so switching views is instant. The export is reproduce.py.
 """
 
 from __future__ import annotations
 
 import json
 import math
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any, NamedTuple
 
 from playground import devices
-from playground.inputs import BadInput, check_number, check_seed
+from playground.inputs import BadInput, Result, check_number, check_seed
 from playground.lazy import lazy_module
 from plugins.models.language import parameter_counts
 from plugins.models.paths import DENSE_DIR, MOE_DIR
 from plugins.moe import figures
 
+torch = lazy_module("torch")
 capture = lazy_module("plugins.moe.capture")
 lab = lazy_module("plugins.moe.lab")
 moe = lazy_module("plugins.moe.moe")
@@ -100,8 +104,6 @@ class Capture(NamedTuple):
 
 @lru_cache(maxsize=CAPTURE_CACHE)
 def _capture(device: str, text: str) -> Capture:
-    import torch
-
     lm = load(MOE_ID)
     ids = lm.tokenizer(text)["input_ids"]
     if not ids:
@@ -118,7 +120,15 @@ def routed(text: str) -> Capture:
     return _capture(devices.device(), check_text(text))
 
 
-def route(text: str):
+@dataclass(frozen=True)
+class Routing(Result):
+    status: str  # Markdown: tokens, layers, experts, and a notice when the text was cut
+    maps: Any  # plotly: router probabilities per layer, the chosen experts ringed
+    loads: Any  # plotly: tokens per expert, per layer
+    verdict: str  # Markdown: our layer against the model's blocks, and the imbalance
+
+
+def route(text: str) -> Routing:
     """The bundled MoE's routing of ``text``: status, per-layer maps, loads, and our check."""
     c = routed(text)
     probs = [layer.logits.softmax(-1) for layer in c.layers]
@@ -144,7 +154,7 @@ def route(text: str):
         + ", ".join(f"layer {i}: {b:.2f}" for i, b in enumerate(busiest))
         + " (1.00 is perfectly even; this model trained with Mixtral's auxiliary loss)."
     )
-    return (
+    return Routing(
         status,
         figures.router_maps(
             [p.cpu().numpy() for p in probs], [x.cpu().numpy() for x in chosen], c.tokens
@@ -166,10 +176,14 @@ def _eval(model_id: str) -> dict[str, Any]:
     return json.loads((folder / "eval.json").read_text())
 
 
-def compare(prompt: str, new_tokens: Any):
-    """The MoE and its dense twin side by side: sizes, FLOPs, perplexity, continuations."""
-    import torch
+@dataclass(frozen=True)
+class Compared(Result):
+    table: list[list]  # one row per model: FFN, sizes, FLOPs, perplexity, entropy
+    note: str  # Markdown: what the numbers mean, then each model's greedy continuation
 
+
+def compare(prompt: str, new_tokens: Any) -> Compared:
+    """The MoE and its dense twin side by side: sizes, FLOPs, perplexity, continuations."""
     prompt = check_text(prompt, "prompt")
     n = int(check_number(new_tokens, "New tokens", 1, MAX_NEW_TOKENS, whole=True))
     rows, samples = [], []
@@ -205,10 +219,18 @@ def compare(prompt: str, new_tokens: Any):
         f"held-out text ({_eval(MOE_ID)['tokens']:,} tokens, from each model's eval.json); "
         "both models saw the same batches for the same steps.\n\n" + "\n\n".join(samples)
     )
-    return rows, note
+    return Compared(rows, note)
 
 
 # -- the routing lab --------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Lab(Result):
+    md: str  # Markdown: capacity, aux loss, imbalance, drops
+    map: Any  # plotly: each token's router probabilities, its choices kept or dropped
+    load: Any  # plotly: tokens per expert, wanted and kept
+    dropped: list[list]  # the first 200 dropped choices
 
 
 def routing_lab(
@@ -219,10 +241,8 @@ def routing_lab(
     capacity_factor: Any,
     noise: Any,
     seed: Any,
-):
+) -> Lab:
     """Our MoE layer on random or shaped tokens: the routing, the drops, the loads, the loss."""
-    import torch
-
     if shape not in lab.SHAPES:
         raise BadInput(f"Token shape must be one of {', '.join(lab.SHAPES)}, not {shape!r}.")
     t = int(check_number(tokens, "The number of tokens", 1, MAX_TOKENS, whole=True))
@@ -258,7 +278,7 @@ def routing_lab(
     for tok, slot in dropped[:200]:
         e = int(r.experts[tok, slot])
         rows.append([tok, slot + 1, e, f"{float(r.probs[tok, e]):.3f}"])
-    return (
+    return Lab(
         md,
         figures.lab_map(r.probs.numpy(), r.experts.numpy(), r.kept.numpy(), r.capacity),
         figures.lab_load(wanted, load, r.capacity),
@@ -290,9 +310,20 @@ def training_summary(p: Any, steps: int) -> str:
     return " · ".join(parts)
 
 
-def train(experts: Any, top_k: Any, steps: Any, aux: Any, seed: Any, report_every: int = 0):
-    """Yield (figure, summary) as the two runs train; the last yield is the finished run."""
+def train(
+    experts: Any,
+    top_k: Any,
+    steps: Any,
+    aux: Any,
+    seed: Any,
+    report_every: int = 0,
+    progress: Callable | None = None,
+) -> Iterator[tuple[Any, Any, str]]:
+    """Yield (lab.Progress, figure, summary) as the two runs train; the last yield is the
+    finished run. ``progress(fraction, desc=...)`` is told each step reported."""
     e, k, s, a, seed = check_training(experts, top_k, steps, aux, seed)
     every = report_every or max(1, s // 10)  # a plot costs ~70 ms: ten per run
     for p in lab.train(e, k, s, a, seed, MAX_TRAIN_SECONDS, every):
+        if progress is not None:
+            progress(p.step / s, desc=f"step {p.step} of {s}")
         yield p, figures.training(p.shares, p.imbalance, s), training_summary(p, s)

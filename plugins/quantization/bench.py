@@ -6,6 +6,7 @@ from __future__ import annotations
 import torch
 
 from playground.bench import BenchCase, Measure
+from plugins.models.heldout import heldout_ids, perplexity
 from plugins.quantization import llm
 from plugins.quantization import quantization as Q
 
@@ -77,7 +78,6 @@ def _library_cases(w: torch.Tensor) -> list[BenchCase]:
 
 def _perplexity(recipe, device):
     from playground.models import REGISTRY
-    from plugins.models.heldout import heldout_ids, perplexity
     from plugins.quantization.views import HELDOUT_TOKENS
 
     lm = REGISTRY.get("tiny-llama", device)

@@ -20,14 +20,14 @@ def _views():
 
 def int4_tensor_or_int8_channel() -> Answer:
     from playground import devices
-    from plugins.quantization import llm
+    from plugins.quantization import llm, runs
     from plugins.quantization import quantization as Q
 
     views, device = _views(), devices.device()
-    fp = views._float_baseline(device)[0]
-    int8 = views._quantized_perplexity(device, llm.Recipe(Q.Scheme()), None)
-    int4 = views._quantized_perplexity(device, llm.Recipe(Q.Scheme("int4", granularity="tensor")),
-                                       None)  # fmt: skip
+    fp = runs.float_baseline(device)[0]
+    int8 = runs.quantized_perplexity(device, llm.Recipe(Q.Scheme()), None)
+    int4 = runs.quantized_perplexity(device, llm.Recipe(Q.Scheme("int4", granularity="tensor")),
+                                     None)  # fmt: skip
     if abs(int4 - int8) / fp < 1e-3:
         worse = PPL_CHOICES[2]
     else:

@@ -24,12 +24,14 @@ from dataclasses import dataclass
 import torch
 from torch import Tensor
 
+from plugins.gpt import decode
+from plugins.models.corpus import StoryWriter
 from plugins.models.heldout import SEQ_LEN
+from plugins.quantization.limits import CALIBRATION_SOURCES
 from plugins.quantization.quantization import FakeQuantLinear, QuantLinear, Scheme
 
 LINEARS = ("q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj")
 KV_PROJECTIONS = ("k_proj", "v_proj")
-CALIBRATION_SOURCES = ("stories", "random tokens", "one repeated token")
 STORY_SEED = 10_000  # not the seeds the training and held-out text came from
 
 
@@ -98,8 +100,6 @@ def calibrate(model, batches: Tensor) -> dict[str, float]:
 
 def story_ids(tokenizer, count: int, seed: int, length: int = SEQ_LEN) -> Tensor:
     """(count, length) token windows of fresh text from the training distribution."""
-    from plugins.models.corpus import StoryWriter
-
     writer = StoryWriter(STORY_SEED + seed)
     ids: list[int] = []
     while len(ids) < count * length:
@@ -149,8 +149,6 @@ def greedy(model, ids: Tensor, new_tokens: int) -> tuple[list[int], float]:
     Through the model's own forward (`decode.Library`), so every quantized layer runs; the
     gpt tab's faster Llama forward reads float weights and would skip them.
     """
-    from plugins.gpt import decode
-
     dec = decode.Library(model)
     start = time.perf_counter()
     logits, cache = dec.start(ids)

@@ -27,8 +27,8 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
-FORMATS = ("int8", "int4", "int2", "nf4", "fp8-e4m3", "fp8-e5m2")
-GRANULARITIES = ("tensor", "channel", "group")
+from plugins.quantization.limits import FORMATS, GRANULARITIES
+
 FP8_DTYPES = {"fp8-e4m3": torch.float8_e4m3fn, "fp8-e5m2": torch.float8_e5m2}
 BITS = {"int8": 8, "int4": 4, "int2": 2, "nf4": 4, "fp8-e4m3": 8, "fp8-e5m2": 8}
 NF4_BLOCK = 64  # QLoRA's block: 64 weights share one absmax

@@ -1,9 +1,8 @@
 """The Quantization tab: layout, then events. The math lives in quantization.py, the whole
-model in llm.py, what each part shows in views.py."""
+model in llm.py, what each part shows in views.py (one matrix) and runs.py (the whole model)."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from pathlib import Path
 
 import gradio as gr
@@ -11,9 +10,10 @@ import gradio as gr
 from playground import share
 from playground.inputs import guard
 from playground.ui import LATEX
-from plugins.quantization import views
+from plugins.quantization import runs, views
+from plugins.quantization.limits import CALIBRATION_SOURCES, FORMATS, GRANULARITIES
+from plugins.quantization.runs import HEADERS
 from plugins.quantization.views import (
-    HEADERS,
     LAYERS,
     MATRICES,
     MAX_CALIBRATION,
@@ -35,9 +35,6 @@ from plugins.quantization.views import (
 
 MATH_SOURCE = Path(__file__).with_name("quantization.py")  # shown to the learner as it is
 CONCURRENCY = "quantization"  # every heavy event of this tab shares one worker queue
-FORMATS = ("int8", "int4", "int2", "nf4", "fp8-e4m3", "fp8-e5m2")
-GRANULARITIES = ("tensor", "channel", "group")
-CALIBRATION_SOURCES = ("stories", "random tokens", "one repeated token")
 DEFAULT_PROMPT = "Once upon a time, the queen"
 QAT_STEPS, QAT_LR = 20, 1e-3  # int2 per channel: perplexity ~18 after PTQ, ~8 after these
 INTRO = """
@@ -51,51 +48,16 @@ tiny-llama. Every run lands in the summary table at the bottom. The quantizers a
 """
 
 
-on_lab, on_outliers = guard(views.mapping_lab), guard(views.outliers_run)
-
-
-def _with_summary(fn: Callable) -> Callable:
-    """The handler's rows, also appended (quantized row only) to this session's summary.
-    Not functools.wraps: gradio would read ``fn``'s signature, one input short."""
-
-    def handler(*args):
-        *inputs, summary = args
-        try:
-            rows, md = fn(*inputs)
-        except views.BadInput as exc:
-            raise gr.Error(str(exc)) from None
-        summary = [*(summary or []), rows[1]]
-        return rows, md, summary, summary
-
-    handler.__doc__ = fn.__doc__
-    return handler
-
-
-on_scope, on_ptq = _with_summary(views.scope_run), _with_summary(views.ptq_run)
+on_lab, on_outliers, on_export = (
+    guard(fn) for fn in (views.mapping_lab, views.outliers_run, views.lab_export)
+)
+on_scope, on_ptq, _qat = guard(runs.scope), guard(runs.ptq), guard(runs.qat)
 
 
 def on_qat(fmt, granularity, steps, lr, seed, summary, progress=gr.Progress()):  # noqa: B008
     """The live QAT run: a loss curve after every few steps, until done, capped or stopped."""
-    try:
-        views.check_qat(fmt, granularity, steps, lr, seed)  # fail before the first yield
-        total = int(steps)
-        for md, figure, rows in views.qat_run(fmt, granularity, steps, lr, seed):
-            step = md.split("**Step ")[-1].split(" ")[0]
-            progress(int(step) / total if step.isdigit() else 1.0, desc=f"step {step} of {total}")
-            if rows:
-                summary = [*(summary or []), *rows]
-            yield md, figure, summary, summary
-    except views.BadInput as exc:
-        raise gr.Error(str(exc)) from None
-
-
-def export(*values) -> share.Export:
-    """The lab's numbers and a script that recomputes them with bitsandbytes / torchao / torch."""
-    try:
-        numbers, snippet, table = views.lab_export(*values)
-    except views.BadInput as exc:
-        raise gr.Error(str(exc)) from None
-    return share.Export(numbers, snippet, {"lab": (["scheme", "quantity", "value"], table)})
+    # Gradio hands a progress bar only to a handler that names gr.Progress() in its signature
+    yield from _qat(fmt, granularity, steps, lr, seed, summary, progress)
 
 
 def on_clear():
@@ -252,7 +214,7 @@ def build() -> gr.Blocks:
         with lab_column:
             share.link(tab, "quantization", lab_state,
                        load=dict(**lab_run, api_name="quantization_lab"))  # fmt: skip
-            share.export("quantization", export, lab_run["inputs"], lab_state,
+            share.export("quantization", on_export, lab_run["inputs"], lab_state,
                          api_name="quantization_export", concurrency_id=CONCURRENCY)  # fmt: skip
         gr.on(
             [source.input, matrix.input, fmt.input, mapping.input, granularity.input, seed.submit],

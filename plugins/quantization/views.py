@@ -1,25 +1,26 @@
 """What each part of the quantization tab shows, computed from its inputs (no gradio here).
 
-Every handler checks what it is given and raises `BadInput` saying what is allowed; tab.py
-turns that into a gr.Error. Models come from the registry and are only ever copied.
+Every handler checks what it is given and raises `BadInput` saying what is allowed; tab.py's
+`guard` turns that into a gr.Error. A handler with several outputs returns a `Result`. Here:
+one matrix (the mapping lab, outliers, the export); runs.py measures the whole model. Models
+come from the registry and are only ever copied.
 """
 
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
 
 from playground import devices
-from playground.inputs import BadInput, check_number, check_seed
+from playground.export import Export
+from playground.inputs import BadInput, Result, check_number, check_seed
 from playground.lazy import lazy_module
+from plugins.quantization import reproduce
 
 Q = lazy_module("plugins.quantization.quantization")
-llm = lazy_module("plugins.quantization.llm")
 figures = lazy_module("plugins.quantization.figures")
-heldout = lazy_module(
-    "plugins.models.heldout"
-)  # the held-out text and perplexity the model cards use
 
 MODEL_ID = "tiny-llama"
 MATRICES = ("q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj")
@@ -156,8 +157,15 @@ def _lab(source, layer, matrix, fmt, mapping, granularity, group_size, outliers,
     return inputs, w, scheme, q, Q.error(w, Q.dequantize(q)), blocks, worst
 
 
+@dataclass(frozen=True)
+class Lab(Result):
+    note: str  # Markdown: the formula with the real scale, and the errors
+    histogram: Any  # the weights with the grid over them
+    table: list[list[str]]  # every format on the same blocks
+
+
 def mapping_lab(source, layer, matrix, fmt, mapping, granularity, group_size, outliers, scale,
-                seed):  # fmt: skip
+                seed) -> Lab:  # fmt: skip
     """One weight matrix through one scheme: formula, histogram with grid, errors, and every
     format side by side."""
     inputs, w, scheme, q, err, blocks, worst = _lab(
@@ -187,7 +195,7 @@ def mapping_lab(source, layer, matrix, fmt, mapping, granularity, group_size, ou
         e = Q.error(w, Q.dequantize(qo))
         rows.append([describe(s), f"{8 * qo.nbytes / n:.2f}", f"{e.mse:.3e}",
                      f"{e.max_abs:.3e}", f"{e.snr_db:.1f}"])  # fmt: skip
-    return md, figures.histogram(w.view(-1).numpy(), grid.numpy(), describe(scheme)), rows
+    return Lab(md, figures.histogram(w.view(-1).numpy(), grid.numpy(), describe(scheme)), rows)
 
 
 def _formula(Q, q, block: int, shape) -> str:
@@ -219,188 +227,6 @@ def _formula(Q, q, block: int, shape) -> str:
     )
 
 
-# -- scope: weights, activations, KV cache on the real model ----------------------------------
-
-
-@lru_cache(maxsize=2)
-def _heldout(device: str):
-    return heldout.heldout_ids()[: HELDOUT_TOKENS + 1].to(device)
-
-
-# Perplexity is the slow part (a forward over every held-out token) and depends only on the
-# model and the recipe, never on the prompt: each is measured once per process, and a run
-# with a new prompt only decodes. The numbers shown are the same as measuring every time.
-
-
-@lru_cache(maxsize=2)
-def _float_baseline(device: str) -> tuple[float, int]:
-    """The float model's held-out perplexity and bytes."""
-    lm = load_lm()
-    return heldout.perplexity(lm.model, _heldout(device)), llm.model_bytes(lm.model)
-
-
-@lru_cache(maxsize=8)
-def _float_greedy(device: str, prompt: str, new_tokens: int) -> tuple[list[int], float]:
-    lm = load_lm()
-    ids = _prompt_ids(lm, prompt, new_tokens)
-    llm.greedy(lm.model, ids, new_tokens)
-    return llm.greedy(lm.model, ids, new_tokens)  # the second run: warm caches, fair timing
-
-
-@lru_cache(maxsize=32)
-def _quantized_perplexity(device: str, recipe, act_scales: tuple | None) -> float:
-    """Held-out perplexity of the model quantized by ``recipe`` (static scales as items)."""
-    lm = load_lm()
-    scales = None if act_scales is None else dict(act_scales)
-    return heldout.perplexity(llm.quantized_copy(lm.model, recipe, scales), _heldout(device))
-
-
-@lru_cache(maxsize=16)
-def _calibrated(device: str, samples: int, source: str, seed: int) -> tuple:
-    """Static activation scales from ``samples`` calibration windows, as sorted items."""
-    lm = load_lm()
-    calib = llm.calibration_ids(lm.tokenizer, samples, source, seed).to(lm.model.device)
-    return tuple(sorted(llm.calibrate(lm.model, calib).items()))
-
-
-def _prompt_ids(lm, prompt: str, new_tokens: int):
-    import torch
-
-    ids = lm.tokenizer(prompt)["input_ids"][-(512 - new_tokens) :]
-    if not ids:
-        raise BadInput("The prompt gives no tokens; type a few words.")
-    return torch.tensor([ids], device=lm.model.device)
-
-
-def _row(label, bits, scope, timing, model_bytes, kv_bytes, ppl, ms):
-    return [label, bits, scope, timing, f"{model_bytes / 1024:,.0f}", f"{kv_bytes / 1024:,.0f}",
-            f"{ppl:.3f}", "—" if ms is None else f"{ms:.1f}"]  # fmt: skip
-
-
-HEADERS = ["configuration", "bits", "scope", "timing", "model KiB", "KV cache KiB (512 tokens)",
-           "held-out perplexity", "ms / token"]  # fmt: skip
-
-
-def _measure(recipe, label, bits, scope, timing, prompt, new_tokens, act_scales=None):
-    """Quantize a copy, then the rows fp32 | quantized and the two continuations."""
-    lm = load_lm()
-    device = devices.device()
-    fp_ppl, fp_bytes = _float_baseline(device)
-    fp_tokens, fp_ms = _float_greedy(device, prompt, new_tokens)
-    config = lm.model.config
-    qmodel = llm.quantized_copy(lm.model, recipe, None if act_scales is None else dict(act_scales))
-    ids = _prompt_ids(lm, prompt, new_tokens)
-    tokens, ms = llm.greedy(qmodel, ids, new_tokens)
-    ppl = _quantized_perplexity(device, recipe, act_scales)
-    kv_bytes = llm.kv_cache_bytes(config, recipe.kv, KV_CONTEXT)
-    rows = [
-        _row("float32", 32, "—", "—", fp_bytes, llm.kv_cache_bytes(config, None, KV_CONTEXT),
-             fp_ppl, fp_ms),
-        _row(label, bits, scope, timing, llm.model_bytes(qmodel), kv_bytes, ppl, ms),
-    ]  # fmt: skip
-    decode = lm.tokenizer.decode
-    same = sum(a == b for a, b in zip(tokens, fp_tokens, strict=True))
-    md = (
-        f"**float32**: {prompt.strip()} **{decode(fp_tokens).strip()}**\n\n"
-        f"**{label}**: {prompt.strip()} **{decode(tokens).strip()}**\n\n"
-        f"{same} of {new_tokens} greedy tokens agree with float32; perplexity "
-        f"{(ppl / fp_ppl - 1):+.2%} over {HELDOUT_TOKENS:,} held-out tokens. Only the "
-        "blocks' linear layers are quantized; the 4096 × 192 embedding (tied to the output "
-        "head, 3 MiB of the 10 MiB) stays float32, as bitsandbytes and torchao leave it."
-    )
-    return rows, md
-
-
-def scope_run(scope, fmt, mapping, granularity, group_size, prompt, new_tokens):
-    """Weights only, weights + int8 activations, or the KV cache: size, perplexity, speed."""
-    scope = check_choice(scope, "The scope", SCOPES)
-    prompt = check_text(prompt)
-    n = int(check_number(new_tokens, "New tokens", 1, MAX_NEW_TOKENS, whole=True))
-    lm = load_lm()
-    head_dim = lm.model.config.hidden_size // lm.model.config.num_attention_heads
-    if scope == "KV cache":  # always one scale per token and head: a head's vector is a row
-        scheme = scheme_for(fmt, mapping, "channel", MIN_GROUP, head_dim)
-    else:
-        scheme = scheme_for(fmt, mapping, granularity, group_size, lm.model.config.hidden_size)
-    if scope == "weights only":
-        recipe, label, timing = llm.Recipe(scheme), describe(scheme), "PTQ"
-    elif scope == "weights + activations":
-        recipe, timing = llm.Recipe(scheme, "dynamic"), "PTQ dynamic"
-        label = f"W: {describe(scheme)} · A: int8 per token"
-    else:
-        recipe, timing = llm.Recipe(None, kv=scheme), "PTQ"
-        label = f"KV cache: {scheme.format}{'' if scheme.symmetric else ' asym'} per token, head"
-    return _measure(recipe, label, scheme.bits, scope, timing, prompt, n)
-
-
-def ptq_run(timing, samples, source, seed, prompt, new_tokens):
-    """W8A8 with activation scales measured per input (dynamic) or calibrated once (static)."""
-    timing = check_choice(timing, "The timing", TIMINGS)
-    k = int(check_number(samples, "Calibration samples", 1, MAX_CALIBRATION, whole=True))
-    source = check_choice(source, "The calibration text", llm.CALIBRATION_SOURCES)
-    seed = check_seed(seed)
-    prompt = check_text(prompt)
-    n = int(check_number(new_tokens, "New tokens", 1, MAX_NEW_TOKENS, whole=True))
-    scales = None
-    label = "W8A8: int8 per channel · activations int8 per token, at run time"
-    if timing == "static":
-        scales = _calibrated(devices.device(), k, source, seed)
-        label = f"W8A8 static: activation scales from {k} × 128 tokens of {source}"
-    rows, md = _measure(llm.Recipe(Q.Scheme(), timing), label, 8, "weights + activations",
-                        f"PTQ {timing}", prompt, n, scales)  # fmt: skip
-    if scales is not None:
-        top = sorted(scales, key=lambda kv: -kv[1])[:3]
-        md += "\n\nLargest calibrated |input| (static scale = that / 127): " + ", ".join(
-            f"`{name.removeprefix('model.layers.')}` {v:.2f}" for name, v in top
-        )
-    return rows, md
-
-
-# -- quantization-aware training ----------------------------------------------------------------
-
-
-def check_qat(fmt, granularity, steps, lr, seed):
-    scheme = scheme_for(fmt, "symmetric", granularity, 64, 192)
-    s = int(check_number(steps, "QAT steps", MIN_QAT_STEPS, MAX_QAT_STEPS, whole=True))
-    rate = check_number(lr, "The learning rate", MIN_LR, MAX_LR)
-    return scheme, s, rate, check_seed(seed)
-
-
-def qat_run(fmt, granularity, steps, lr, seed, every: int = 0):
-    """Yield (markdown, figure, final rows or None) while a fake-quant copy trains."""
-    scheme, s, rate, seed = check_qat(fmt, granularity, steps, lr, seed)
-    lm = load_lm()
-    device = devices.device()
-    held_out = _heldout(device)
-    fp_ppl = _float_baseline(device)[0]
-    ptq_ppl = _quantized_perplexity(device, llm.Recipe(scheme), None)
-    head = (
-        f"**{describe(scheme)}** · float32 perplexity {fp_ppl:.3f} · PTQ (round the trained "
-        f"weights) {ptq_ppl:.3f}"
-    )
-    every = every or max(1, s // 20)
-    last = None
-    for p in llm.qat(lm.model, lm.tokenizer, scheme, s, rate, seed, QAT_TIME_CAP_S, every,
-                   QAT_BATCH):  # fmt: skip
-        last = p
-        md = f"{head}\n\n**Step {p.step} of {s}** · loss {p.losses[-1]:.4f} · {p.seconds:.1f} s"
-        yield md, figures.qat_curve(p.losses, s), None
-    qat_ppl = heldout.perplexity(last.model.eval(), held_out)
-    capped = f" (stopped at the {QAT_TIME_CAP_S:g} s cap)" if last.stopped_early else ""
-    md = (
-        f"{head} · **QAT {qat_ppl:.3f}** after {last.step} steps{capped}\n\n"
-        f"**Step {last.step} of {s}** · loss {last.losses[-1]:.4f} · {last.seconds:.1f} s. "
-        f"QAT vs PTQ at the same bits: perplexity {qat_ppl - ptq_ppl:+.3f} "
-        + ("(training through the rounding found weights that round better)."
-           if qat_ppl < ptq_ppl else "(not yet better: try more steps or another rate).")
-    )  # fmt: skip
-    bytes_ = llm.model_bytes(llm.quantized_copy(lm.model, llm.Recipe(scheme)))
-    kv = llm.kv_cache_bytes(lm.model.config, None, KV_CONTEXT)
-    label = f"{describe(scheme)} (QAT, {last.step} steps)"
-    row = _row(label, scheme.bits, "weights only", "QAT", bytes_, kv, qat_ppl, None)
-    yield md, figures.qat_curve(last.losses, s), [row]
-
-
 # -- outliers and LLM.int8() ------------------------------------------------------------------
 
 
@@ -422,7 +248,15 @@ def _activations(device: str, layer: int, matrix: str):
     return seen[0].float().cpu(), linear.weight.detach().float().cpu()
 
 
-def outliers_run(layer, matrix, features, magnitude, threshold, seed):
+@dataclass(frozen=True)
+class Outliers(Result):
+    note: str  # Markdown
+    table: list[list[str]]  # each int8 method's error on x·Wᵀ
+    features: Any  # each feature's largest |x|, and the threshold
+    sweep: Any  # LLM.int8()'s error and the share kept in float, per threshold
+
+
+def outliers_run(layer, matrix, features, magnitude, threshold, seed) -> Outliers:
     """Per-tensor int8, per-token × per-channel int8 and LLM.int8() on real activations with
     planted outlier features."""
     import torch
@@ -469,7 +303,7 @@ def outliers_run(layer, matrix, features, magnitude, threshold, seed):
         f"{x.shape[1]} features** ({kept.float().mean():.1%}) in float — those with any "
         f"|x| ≥ {thr:g} — and runs the rest in int8 per token × per channel."
     )
-    return (
+    return Outliers(
         md,
         rows,
         figures.features(x.abs().amax(0).numpy(), thr),
@@ -479,112 +313,15 @@ def outliers_run(layer, matrix, features, magnitude, threshold, seed):
 
 # -- export: the lab's numbers, recomputed with the public libraries --------------------------
 
-SNIPPET = '''"""The Quantization tab's mapping lab, recomputed with {library}.
-
-An ML Playground export: it prints the numbers on screen as JSON.
-"""
-import json
-import math
-
-import torch
-from transformers import AutoModelForCausalLM
-
-source, layer, matrix = {source!r}, {layer!r}, {matrix!r}
-outliers, outlier_size, seed = {outliers!r}, {scale!r}, {seed!r}
-fmt, symmetric, granularity, group = {fmt!r}, {symmetric!r}, {granularity!r}, {group!r}
-
-model = AutoModelForCausalLM.from_pretrained({path!r}, dtype=torch.float32)
-part = model.model.layers[layer]
-part = part.self_attn if matrix in ("q_proj", "k_proj", "v_proj", "o_proj") else part.mlp
-w = getattr(part, matrix).weight.detach().float()
-gen = torch.Generator().manual_seed(seed)  # the lab's matrix: real, or drawn, then outliers
-if source == "Gaussian":
-    w = torch.randn(w.shape, generator=gen) * w.std()
-elif source.startswith("Laplace"):
-    u = torch.rand(w.shape, generator=gen) - 0.5
-    w = -w.std() / math.sqrt(2) * u.sign() * torch.log1p(-2 * u.abs())
-else:
-    w = w.clone()
-if outliers:
-    where = torch.randperm(w.numel(), generator=gen)[:outliers]
-    signs = torch.randint(0, 2, (outliers,), generator=gen) * 2 - 1
-    w.view(-1)[where] = signs * outlier_size * w.abs().max()
-
-# each row of `rows` shares one scale
-rows = {{"tensor": w.reshape(1, -1), "channel": w, "group": w.reshape(-1, group)}}[granularity]
-worst = int(rows.abs().amax(-1).argmax())  # the block with the largest |w|, as on screen
-zero_point = None
-{method}
-diff = (w - w_hat.reshape(w.shape)).reshape(-1)
-noise, signal = diff.pow(2).sum().item(), w.pow(2).sum().item()
-print(json.dumps({{
-    "mse": diff.pow(2).mean().item(),
-    "max_error": diff.abs().max().item(),
-    "snr_db": 10 * math.log10(max(signal, 1e-30) / noise),
-    "scale": scale,
-    "zero_point": zero_point,
-    "block": worst,
-}}))
-'''
-
-TORCHAO = """from torchao.quantization.quant_primitives import (
-    MappingType, choose_qparams_affine, dequantize_affine, quantize_affine,
-)
-
-bits = {"int8": 8, "int4": 4, "int2": 2}[fmt]
-if symmetric:  # a balanced grid, -(2^(b-1) - 1)..2^(b-1) - 1: the scale is absmax / q_max
-    q_max = 2 ** (bits - 1) - 1
-    mapping, dtype, q_min = MappingType.SYMMETRIC, torch.int8, -q_max
-else:
-    mapping, dtype, q_min, q_max = MappingType.ASYMMETRIC, torch.uint8, 0, 2**bits - 1
-size = (1, rows.shape[1])  # torchao's block: one row of `rows`
-s, z = choose_qparams_affine(rows, mapping, size, dtype, q_min, q_max)
-codes = quantize_affine(rows, size, s, z, dtype, q_min, q_max)
-w_hat = dequantize_affine(codes, size, s, z, dtype, q_min, q_max)
-scale = s.reshape(-1)[worst].item()
-if not symmetric:
-    zero_point = int(z.reshape(-1)[worst])"""
-
-BITSANDBYTES = """import bitsandbytes.functional as bnb
-
-length = rows.shape[1]
-size = next((b for b in (32, 64, 128, 256, 512, 1024, 2048, 4096) if b >= length), None)
-if size is None:  # one block longer than bitsandbytes' largest: its NF4 code book, torch rounds
-    code = bnb.get_4bit_type("nf4", device="cpu")
-    absmax = rows.abs().amax(-1, keepdim=True)  # double quantization keeps one scale exact
-    w_hat = code[torch.bucketize(rows * (1 / absmax), (code[:-1] + code[1:]) / 2)] * absmax
-else:  # each row padded with zeros to a block size bitsandbytes takes: no absmax changes
-    padded = torch.nn.functional.pad(rows, (0, size - length))
-    packed, state = bnb.quantize_4bit(
-        padded, blocksize=size, quant_type="nf4", compress_statistics=True
-    )
-    w_hat = bnb.dequantize_4bit(packed, state)[:, :length]
-scale = w_hat[worst].abs().max().item()  # the block's largest |w| lands on level +-1"""
-
-TORCH_FP8 = """dtype = {"fp8-e4m3": torch.float8_e4m3fn, "fp8-e5m2": torch.float8_e5m2}[fmt]
-s = (rows.abs().amax(-1, keepdim=True) / torch.finfo(dtype).max).clamp_min(1e-12)
-w_hat = (rows / s).to(dtype).float() * s  # round to the nearest FP8 value, scale back
-scale = s[worst].item()"""
-
 
 def lab_export(source, layer, matrix, fmt, mapping, granularity, group_size, outliers, scale,
-               seed) -> tuple[dict, str, list]:  # fmt: skip
+               seed) -> Export:  # fmt: skip
     """The lab's numbers, a script that recomputes them with the public libraries
     (bitsandbytes for NF4, torchao for int8 / int4 / int2, torch for FP8), and a table."""
     inputs, _, scheme, q, err, _, worst = _lab(
         source, layer, matrix, fmt, mapping, granularity, group_size, outliers, scale, seed
     )
-    zero_point = None if q.zero_point is None else int(q.zero_point[worst, 0])
-    numbers = {"mse": err.mse, "max_error": err.max_abs, "snr_db": err.snr_db,
-               "scale": float(q.scale[worst, 0]), "zero_point": zero_point,
-               "block": worst}  # fmt: skip
-    library, method = {"nf4": ("bitsandbytes", BITSANDBYTES), "fp8-e4m3": ("torch", TORCH_FP8),
-                       "fp8-e5m2": ("torch", TORCH_FP8)}.get(scheme.format,
-                                                              ("torchao", TORCHAO))  # fmt: skip
-    snippet = SNIPPET.format(
-        library=library, method=method, path=str(load_lm().model.config._name_or_path),
-        fmt=scheme.format, symmetric=scheme.symmetric, granularity=scheme.granularity,
-        group=scheme.group_size, **inputs,
-    )  # fmt: skip
+    numbers = reproduce.numbers(q, err, worst)
+    snippet = reproduce.snippet(scheme, inputs, str(load_lm().model.config._name_or_path))
     table = [[describe(scheme), k, v] for k, v in numbers.items()]
-    return numbers, snippet, table
+    return Export(numbers, snippet, {"lab": (["scheme", "quantity", "value"], table)})

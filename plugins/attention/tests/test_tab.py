@@ -7,7 +7,7 @@ import pytest
 import torch
 
 from playground import testing
-from plugins.attention import tab, views
+from plugins.attention import playground_head, tab, views
 
 TEXT = "the cat sat on the mat"
 
@@ -81,7 +81,7 @@ def test_positions_show_rope_and_learned_positions():
 
 
 def test_playground_head_is_our_attention_on_the_table():
-    table = views.toy_defaults("a b c")
+    table = playground_head.toy_defaults("a b c")
     table[0][1:3] = [3.0, 0.0]  # query of "a" points along x
     table[2][3:5] = [3.0, 0.0]  # key of "c" points there too
     fig, _, _ = tab.on_toy(table, False)
@@ -141,9 +141,9 @@ def test_api_refuses_an_out_of_range_head(url):
 )
 @pytest.mark.slow
 def test_the_exported_script_reads_the_same_weights_from_transformers(model_id, layer, head, query):
-    from plugins.attention import tab
+    from plugins.attention import reproduce
 
-    result = tab.export("A small cat sat on the warm mat.", model_id, layer, head, query, 0.1)
+    result = reproduce.export("A small cat sat on the warm mat.", model_id, layer, head, query, 0.1)
     weights = result.numbers["weights"]
     assert sum(weights) == pytest.approx(1, abs=1e-5) and result.numbers["input_ids"]
     assert 'attn_implementation="eager"' in result.snippet

@@ -28,8 +28,9 @@ def tab():
 
 def test_the_export_holds_the_plan_on_screen(tab):
     settings = SETTINGS["q and v, r=4"]
-    result = tab.export(*settings, None)
-    summary, table, _ = views.plan(*settings)
+    result = tab.on_export(*settings, None)
+    plan = views.plan(*settings)
+    summary, table = plan.summary, plan.table
     n = result.numbers
     assert f"**{n['trainable_parameters']:,} trainable parameters** of " in summary
     assert f"{n['total_parameters']:,}" in summary and f"(**{n['trainable_percent']:.2f}%**)" in (
@@ -48,7 +49,7 @@ def test_the_export_holds_the_plan_on_screen(tab):
 
 @pytest.mark.slow
 def test_the_exported_script_recounts_the_plan_with_peft(tab):
-    results = [tab.export(*settings, None) for settings in SETTINGS.values()]
+    results = [tab.on_export(*settings, None) for settings in SETTINGS.values()]
     with ThreadPoolExecutor(len(results)) as pool:  # two fresh interpreters side by side
         list(pool.map(testing.check_snippet, results))
 
@@ -57,8 +58,8 @@ def test_the_export_of_a_session_with_a_run_adds_its_losses_only(tab):
     from plugins.lora.train import TrainConfig
 
     run = views.Run(TrainConfig(rank=4), {}, losses=(5.0, 4.0, 3.5))
-    result = tab.export(*SETTINGS["q and v, r=4"], run)
-    assert result.numbers == tab.export(*SETTINGS["q and v, r=4"], None).numbers
+    result = tab.on_export(*SETTINGS["q and v, r=4"], run)
+    assert result.numbers == tab.on_export(*SETTINGS["q and v, r=4"], None).numbers
     assert result.tables["run-loss"] == (["step", "loss"], [[1, 5.0], [2, 4.0], [3, 3.5]])
 
 

@@ -8,7 +8,7 @@ import zipfile
 
 import pytest
 
-from plugins.lora import data, views
+from plugins.lora import adapter, data, views
 
 SETTINGS = ("tiny-llama", 4, 8, 0.0, ["q_proj", "v_proj"], 10, 3e-3, 0)
 
@@ -18,13 +18,15 @@ def run():
     from playground.host import load
 
     load()
-    *_, (_, summary, result) = views.train(data.style_text("Pirate captain"), *SETTINGS)
+    *_, last = views.train(data.style_text("Pirate captain"), *SETTINGS)
+    summary, result = last.summary, last.run
     assert "Step 10 of 10" in summary and "held-out loss" in summary
     return result
 
 
 def test_plan_counts_the_adapter_and_the_memory(run):
-    summary, table, cmd = views.plan(*SETTINGS)
+    plan = views.plan(*SETTINGS)
+    summary, table, cmd = plan.summary, plan.table, plan.command
     # r (k + d) for q and v, 192 -> 192, in 4 layers: 4 · 2 · 4 · 384
     assert "**12,288 trainable parameters** of 2,557,632" in summary
     assert [row[0] for row in table] == ["full fine-tune", "LoRA", "QLoRA (NF4 base)"]
@@ -55,48 +57,51 @@ def test_text_limits():
 
 
 def test_delta_w_has_rank_r_and_merging_changes_no_output(run, monkeypatch):
-    monkeypatch.setattr(views, "TIMING_REPEATS", 2)  # the timings are shown, not checked here
-    names = views.layer_names(run)
+    monkeypatch.setattr(adapter, "TIMING_REPEATS", 2)  # the timings are shown, not checked here
+    names = adapter.layer_names(run)
     assert names[0] == "model.layers.0.self_attn.q_proj" and len(names) == 8
-    _, md = views.inspect(run, names[0])
+    md = adapter.inspect(run, names[0]).note
     assert "numerical rank is **4** (r = 4)" in md
     with pytest.raises(views.BadInput, match="adapted layers"):
-        views.inspect(run, "model.layers.0.mlp.up_proj")
-    merged = views.merge(run, "Arr!")
+        adapter.inspect(run, "model.layers.0.mlp.up_proj")
+    merged = adapter.merge(run, "Arr!")
     assert "the sampled continuations are **identical**" in merged
     diff = float(re.search(r"merged vs unmerged: \*\*([0-9.e+-]+)\*\*", merged).group(1))
     assert diff < 1e-4
-    before, after = views.generate(run, "Arr!", 1)
+    text = adapter.generate(run, "Arr!", 1)
+    before, after = text.before, text.after
     assert before.startswith("Arr!") and after.startswith("Arr!") and before != after
 
 
 def test_a_saved_adapter_loads_back_and_bad_uploads_are_refused(run, tmp_path):
-    path = views.save(run)
-    message, loaded = views.load_adapter([path], "tiny-llama")
+    path = adapter.save(run)
+    shown = adapter.load_adapter([path], "tiny-llama")
+    message, loaded = shown.note, shown.run
     assert "rank 4" in message and loaded.tensors.keys() == run.tensors.keys()
     with zipfile.ZipFile(path) as zf:
         zf.extractall(tmp_path)
-    message, _ = views.load_adapter(
+    message = adapter.load_adapter(
         [str(tmp_path / "adapter_model.safetensors"), str(tmp_path / "adapter_config.json")],
         "tiny-llama",
-    )
+    ).note
     assert "rank 4" in message
     (tmp_path / "adapter_model.safetensors").write_bytes(b"not safetensors at all")
     with pytest.raises(views.BadInput, match="not safetensors"):
-        views.load_adapter(
+        adapter.load_adapter(
             [str(tmp_path / "adapter_model.safetensors"), str(tmp_path / "adapter_config.json")],
             "tiny-llama",
         )
     (tmp_path / "notes.txt").write_text("hello")
     with pytest.raises(views.BadInput, match=r"only \.zip, \.safetensors and \.json"):
-        views.load_adapter([str(tmp_path / "notes.txt")], "tiny-llama")
+        adapter.load_adapter([str(tmp_path / "notes.txt")], "tiny-llama")
     with pytest.raises(views.BadInput, match="Train an adapter first"):
-        views.merge(None, "Arr!")
+        adapter.merge(None, "Arr!")
 
 
 @pytest.mark.slow
 def test_transfer_table_frozen_and_fine_tuned_features_beat_random_ones():
-    rows, md = views.transfer(0)  # what the tab shows, at the shipped settings
+    shown = views.transfer(0)
+    rows, md = shown.table, shown.note  # what the tab shows, at the shipped settings
     methods = [row[0] for row in rows]
     assert methods == [
         "frozen MiniLM + linear head (300 steps)",

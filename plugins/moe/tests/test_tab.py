@@ -10,7 +10,7 @@ import torch
 
 from playground.host import load
 from plugins.models.paths import DENSE_DIR, MOE_DIR
-from plugins.moe import lab, tab, views
+from plugins.moe import lab, reproduce, tab, views
 
 LAB = ("shifted", 32, 8, 2, 1.0, 0.0, 0)  # shape, tokens, experts, k, capacity, noise, seed
 
@@ -118,7 +118,7 @@ def test_training_refuses_bad_settings(args, message):
 def test_the_exported_script_reads_the_same_routing_from_transformers_mixtral():
     from playground import testing
 
-    result = tab.export("The king and the queen met.")
+    result = reproduce.export("The king and the queen met.")
     assert len(result.numbers["experts"]) == len(result.numbers["probabilities"]) == 4
     assert "output_router_logits=True" in result.snippet
     testing.check_snippet(result, atol=1e-5)

@@ -111,12 +111,12 @@ def test_the_exported_script_reproduces_the_lab_with_the_libraries(change, atol)
     args = list(LAB)
     for i, value in change.items():
         args[i] = value
-    result = tab.export(*args)
+    result = tab.on_export(*args)
     md = tab.on_lab(*args)[0]
     assert f"MSE = {result.numbers['mse']:.3e}" in md and f"{result.numbers['scale']:.4e}" in md
     testing.check_snippet(result, atol=atol)
     with pytest.raises(gr.Error, match="does not divide"):
-        tab.export(*[*args[:5], "group", 100, *args[7:]])
+        tab.on_export(*[*args[:5], "group", 100, *args[7:]])
 
 
 def test_every_exercise_is_solved_on_the_real_model():
@@ -134,7 +134,7 @@ def test_int8_against_int4_compares_the_errors_side_by_side():
 
     int8, int4 = list(LAB), list(LAB)
     int8[3], int4[3] = "int8", "int4"
-    rows = {r.quantity: r for r in compare.diff(tab.export(*int8).numbers,
-                                                tab.export(*int4).numbers)}  # fmt: skip
+    rows = {r.quantity: r for r in compare.diff(tab.on_export(*int8).numbers,
+                                                tab.on_export(*int4).numbers)}  # fmt: skip
     assert float(rows["mse"].b) > float(rows["mse"].a) > 0  # 4 bits round coarser than 8
     assert float(rows["snr_db"].delta) < 0
