@@ -120,6 +120,8 @@ def describe(scheme) -> str:
 
 
 def _lab_matrix(source: str, layer: int, matrix: str, outliers: int, scale: float, seed: int):
+    # A deliberate copy: reproduce.py's script spells these lines out again, since an exported
+    # script runs on the public libraries alone; its test checks both give the same numbers.
     import torch
 
     lm = load_lm()
