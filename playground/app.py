@@ -9,7 +9,7 @@ import sys
 
 import gradio as gr
 
-from playground import devices, errors, lanes, opening, share, zerogpu
+from playground import devices, errors, lanes, opening, quiz, zerogpu
 from playground.host import Host, load
 from playground.pages import CSS, HEAD, home_html, plugins_html
 
@@ -37,7 +37,7 @@ def create_app(host: Host | None = None) -> gr.Blocks:
                 with gr.Tab(concept.title, id=concept.id, elem_id=f"tab-{concept.id}"):
                     blocks.render()
                     if exercises := host.exercises(concept.id):
-                        share.exercises(concept.id, exercises)
+                        quiz.panel(concept.id, exercises)
                         errors.wrap(app, concept.title)  # the exercises just added
             with gr.Tab("Plugins", id="plugins", elem_id="tab-plugins"):
                 gr.HTML(plugins_html(host.plugins.values()), elem_id="plugin-table")

@@ -13,6 +13,7 @@ visitors (:func:`serving_rows`).
 from __future__ import annotations
 
 import contextlib
+import functools
 import json
 import os
 import re
@@ -95,7 +96,9 @@ def met(row: dict[str, Any]) -> bool | None:
     """Whether a row meets its target; None when it has none or the figure is missing."""
     if not row.get("target"):
         return None
-    field_, op, bound = TARGET.match(row["target"]).groups()
+    match = TARGET.match(row["target"])
+    assert match is not None, f"bench target {row['target']!r}"  # checked when the row was made
+    field_, op, bound = match.groups()
     value = row.get(field_)
     if value is None:
         return None
@@ -199,7 +202,7 @@ def model_rows(registry: ModelRegistry, device: str) -> list[dict[str, Any]]:
             continue
         times = []
         for _ in range(2):
-            t, model = _timed(lambda spec=spec: load_model(spec, device), device)
+            t, model = _timed(functools.partial(load_model, spec, device), device)
             times.append(t)
         rows.append(_row("models", f"load {spec.id}", device, None, ours_ms=round(min(times), 1)))
         if spec.bench is not None:

@@ -162,6 +162,7 @@ def cmd_bench(args: argparse.Namespace) -> int:
 
     for concept_id, concept in concepts.items():
         if args.concept in (None, concept_id):
+            assert concept.bench is not None  # `concepts` holds those with one
             device = devices.device(concept.devices)
             emit(run_cases(concept_id, concept.bench(device), device))
     if args.concept in (None, "models"):

@@ -68,6 +68,7 @@ def judge(exercise: Exercise, given: object) -> str:
         if not isinstance(given, (list, tuple)) or not all(g in exercise.choices for g in given):
             raise ValueError(f"Pick any of: {', '.join(exercise.choices)}.")
         answer = exercise.solve()
+        assert isinstance(answer.truth, tuple), f"{exercise.id}: the truth is the right choices"
         truth, mine = set(answer.truth), set(given)
         right = truth == mine
         missed, extra = sorted(truth - mine), sorted(mine - truth)
@@ -85,10 +86,11 @@ def judge(exercise: Exercise, given: object) -> str:
             raise ValueError(f"An answer is at most {MAX_ANSWER_CHARS} characters.")
         value = _number(given)
         answer = exercise.solve()
-        truth = float(answer.truth)
-        error = abs(value - truth) / max(abs(truth), 1e-12)
+        assert not isinstance(answer.truth, tuple), f"{exercise.id}: the truth is one number"
+        number = float(answer.truth)
+        error = abs(value - number) / max(abs(number), 1e-12)
         right = error <= answer.tolerance
         gap = f" You were off by {error:.0%} (within {answer.tolerance:.0%} counts)."
-        shown = f"{truth:.4g}"
+        shown = f"{number:.4g}"
     verdict = "**Right.**" if right else "**Not quite.**"
     return f"{verdict} The model says: **{shown}**.{gap}\n\n{answer.explanation}"

@@ -107,7 +107,8 @@ def one_per_visitor(fn: Callable, title: str) -> Callable:
     visitor = inspect.Parameter(
         REQUEST, inspect.Parameter.POSITIONAL_OR_KEYWORD, default=None, annotation=gr.Request
     )
-    job.__signature__ = signature.replace(parameters=[*params[:at], visitor, *params[at:]])
+    parameters = [*params[:at], visitor, *params[at:]]
+    job.__signature__ = signature.replace(parameters=parameters)  # type: ignore[attr-defined]
     job.__annotations__ = {**getattr(fn, "__annotations__", {}), REQUEST: gr.Request}
     return job
 

@@ -21,20 +21,14 @@ if TYPE_CHECKING:
 
 MODEL_ID = re.compile(r"^[a-z0-9][a-z0-9._-]{1,63}$")  # like "tiny-llama" or "smollm2-135m"
 Source = Literal["bundled", "hub"]
-# What a loaded model is, so a concept knows what it gets back from `get`:
+TASK = re.compile(r"^[a-z][a-z0-9-]{1,31}$")
+# A task says what a loaded model is, so a concept knows what it gets back from `get`. A plugin
+# may name a new one; the built-ins use:
 #   causal-lm, moe-lm   -> LanguageModel(model, tokenizer)
 #   sentence-embedding  -> a sentence_transformers.SentenceTransformer
 #   diffusion-unet      -> a diffusers model (UNet2DModel) or pipeline
 #   toy-denoiser        -> a torch.nn.Module predicting noise for 2-D points
 #   text-to-image       -> a diffusers pipeline
-TASKS = (
-    "causal-lm",
-    "moe-lm",
-    "sentence-embedding",
-    "diffusion-unet",
-    "toy-denoiser",
-    "text-to-image",
-)
 
 
 class LanguageModel(NamedTuple):
@@ -54,7 +48,7 @@ def _always_available() -> str | None:
 class ModelSpec:
     id: str  # slug used by concepts and the CLI
     title: str  # shown in model pickers
-    task: str  # one of TASKS
+    task: str  # what `get` returns, like "causal-lm" (see TASK above)
     load: Callable[[str], Any]  # device -> the loaded model, already on that device
     source: Source = "bundled"  # bundled models ship in the package; hub models are optional
     parameters: int | None = None  # parameter count, for listings
@@ -67,8 +61,8 @@ class ModelSpec:
     def __post_init__(self) -> None:
         if not MODEL_ID.match(self.id):
             raise ValueError(f"model id {self.id!r} must be lowercase letters, digits, . _ -")
-        if self.task not in TASKS:
-            raise ValueError(f"model task {self.task!r} must be one of {', '.join(TASKS)}")
+        if not TASK.match(self.task):
+            raise ValueError(f"model task {self.task!r} must be a lowercase slug like 'causal-lm'")
 
 
 def load_model(spec: ModelSpec, device: str) -> Any:

@@ -66,7 +66,7 @@ def _key(args: tuple) -> tuple | None:
     progress tracker Gradio passes is not part of what is computed."""
     import gradio as gr
 
-    key = []
+    key: list[Any] = []
     for arg in args:
         if isinstance(arg, (list, tuple)) and all(isinstance(a, PLAIN) for a in arg):
             key.append(("seq", *arg))
@@ -93,7 +93,7 @@ def shared(fn: Callable) -> Callable:
         with lock:
             future = views.get(key)
             owner = future is None
-            if owner:
+            if future is None:
                 future = views[key] = Future()
                 while len(views) > KEEP:
                     views.popitem(last=False)
@@ -108,7 +108,7 @@ def shared(fn: Callable) -> Callable:
                 future.set_exception(exc)
         return future.result()
 
-    view.shared_views = views  # for playground.testing's check
+    view.shared_views = views  # type: ignore[attr-defined]  # for playground.testing's check
     return view
 
 

@@ -5,12 +5,13 @@ tests where no CUDA device is available."""
 from __future__ import annotations
 
 import os
+import re
 import tempfile
 from pathlib import Path
 
 import pytest
 
-from playground.quiet import quiet
+from playground.quiet import WARNINGS, quiet
 
 # One folder for every test run on this machine: an index built once is reused by later runs
 # and by the servers the tests start (they inherit the environment), never ~/.cache.
@@ -22,6 +23,10 @@ def pytest_configure(config: pytest.Config) -> None:
     os.environ.setdefault("PLAYGROUND_CACHE", str(TEST_CACHE))
     config.addinivalue_line("markers", "gpu: needs a CUDA device (skipped without one)")
     quiet()  # the library notices a server silences stay out of the tests' output too
+    for message, category, module in WARNINGS:  # pytest sets its filters anew for each test
+        config.addinivalue_line(
+            "filterwarnings", f"ignore:{re.escape(message)}:{category.__name__}:{module}"
+        )
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:

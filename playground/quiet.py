@@ -10,6 +10,7 @@ plugin, so the tests see what a visitor's server logs.
 from __future__ import annotations
 
 import logging
+import re
 import warnings
 
 
@@ -29,16 +30,30 @@ def _drop(logger: str, text: str) -> None:
     logging.getLogger(logger).addFilter(_Drop(text))
 
 
-def quiet() -> None:
-    """Install the filters below, once, before the libraries are imported."""
+# (message, category, module) of each library warning we cannot fix at our call; `quiet`
+# ignores them in the server, and the pytest plugin hands them to pytest, which resets the
+# filters around every test.
+WARNINGS = [
     # peft's get_peft_model reads transformers' `is_gradient_checkpointing`, which
     # transformers 5 deprecates: the LoRA tab only calls get_peft_model, once per training.
-    warnings.filterwarnings(
-        "ignore",
-        message="`is_gradient_checkpointing` is deprecated",
-        category=FutureWarning,
-        module="transformers.modeling_utils",
-    )
+    ("`is_gradient_checkpointing` is deprecated", FutureWarning, "transformers.modeling_utils"),
+    # torch.utils.mkldnn, which torch.fx imports (and peft, bitsandbytes and diffusers import
+    # torch.fx), still defines its modules with torch's own deprecated `torch.jit.script_method`.
+    ("`torch.jit.script_method` is deprecated", DeprecationWarning, "torch"),
+    # diffusers' Euler and DPM-Solver schedulers call np.array on a torch tensor, whose
+    # __array__ has no `copy` argument yet: their set_timesteps, not our call.
+    (
+        "__array__ implementation doesn't accept a copy keyword",
+        DeprecationWarning,
+        "diffusers.schedulers",
+    ),
+]
+
+
+def quiet() -> None:
+    """Install the filters below, once, before the libraries are imported."""
+    for message, category, module in WARNINGS:
+        warnings.filterwarnings("ignore", re.escape(message), category, module)
     # diffusers imports torchao whenever it loads a model (our digits UNet too), and torchao
     # tries every kernel library in its wheel: those built for CUDA and for CPython 3.10 fail
     # to load here, one warning each. None of our code uses them.

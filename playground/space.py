@@ -72,7 +72,7 @@ PLUGINS_LINE = "PLUGINS: list[str] | None = None"  # the line of the app.py temp
 
 def read_lock(path: Path) -> dict[str, str]:
     """{name: version} of every package a lock pins (names in their canonical form)."""
-    pinned = {}
+    pinned: dict[str, str] = {}
     for line in path.read_text().splitlines():
         requirement = line.split("#", 1)[0].strip()
         if requirement:

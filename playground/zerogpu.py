@@ -44,9 +44,10 @@ def decorator() -> Callable[..., Any] | None:
     try:
         import spaces
     except ImportError:
-        spaces = None
-    # Without the package, this repository's own spaces/ folder imports as an empty namespace.
-    gpu = getattr(spaces, "GPU", None)
+        gpu = None
+    else:
+        # Without the package, this repository's own spaces/ folder imports as an empty namespace.
+        gpu = getattr(spaces, "GPU", None)
     if gpu is None:
         warnings.warn(
             f"{ENV_VAR} is set but the `spaces` package is missing: nothing gets a GPU "

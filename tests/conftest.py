@@ -68,6 +68,22 @@ def page(browser, request):
     context.close()
 
 
+@pytest.fixture
+def open_tab(page, server):
+    """``open_tab(concept, selector, text, timeout_ms)``: the page at ``?tab=concept``, once
+    ``selector`` shows ``text`` (the tab's first view has arrived); ``timeout_ms`` also becomes
+    the page's default, since a first visit loads models on a shared machine."""
+    from playwright.sync_api import expect
+
+    def go(concept: str, selector: str, text: str, timeout_ms: int):
+        page.set_default_timeout(timeout_ms)
+        page.goto(f"{server}/?tab={concept}")
+        expect(page.locator(selector)).to_contain_text(text, timeout=timeout_ms)
+        return page
+
+    return go
+
+
 @pytest.hookimpl(wrapper=True)
 def pytest_runtest_makereport(item, call):
     report = yield

@@ -11,11 +11,8 @@ GRID_LEFT, GRID_TOP, GRID_STEP = 30, 18, 60  # plugins/attention/figures.py's gr
 
 
 @pytest.fixture
-def tab(page, server):
-    page.set_default_timeout(TIMEOUT_MS)
-    page.goto(f"{server}/?tab=attention")
-    expect(page.locator("#attention-status")).to_contain_text("tokens", timeout=TIMEOUT_MS)
-    return page
+def tab(open_tab):
+    return open_tab("attention", "#attention-status", "tokens", TIMEOUT_MS)
 
 
 def test_type_a_sentence_open_a_head_and_its_weights_sum_to_one(tab):

@@ -12,12 +12,8 @@ TIMEOUT_MS = 60_000
 
 
 @pytest.fixture
-def diffusion(page, server):
-    page.set_default_timeout(TIMEOUT_MS)
-    page.goto(f"{server}/?tab=diffusion")
-    # the first visit imports torch and reads the digits: longer than expect's default 5 s
-    expect(page.locator("#diffusion-numbers")).to_contain_text("t = 250", timeout=TIMEOUT_MS)
-    return page
+def diffusion(open_tab):
+    return open_tab("diffusion", "#diffusion-numbers", "t = 250", TIMEOUT_MS)
 
 
 def test_moving_the_timestep_slider_changes_the_noisy_image(diffusion):

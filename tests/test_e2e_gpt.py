@@ -12,12 +12,8 @@ TIMEOUT_MS = 30_000
 
 
 @pytest.fixture
-def gpt(page, server):
-    page.set_default_timeout(TIMEOUT_MS)
-    page.goto(f"{server}/?tab=gpt")
-    # the first visit loads the model: longer than expect's default 5 s on a busy machine
-    expect(page.locator("#gpt-summary")).to_contain_text("tokens", timeout=TIMEOUT_MS)
-    return page
+def gpt(open_tab):
+    return open_tab("gpt", "#gpt-summary", "tokens", TIMEOUT_MS)
 
 
 def tokens(page):

@@ -12,11 +12,8 @@ TIMEOUT_MS = 60_000  # the first visit loads tiny-mixtral and tiny-llama
 
 
 @pytest.fixture
-def tab(page, server):
-    page.set_default_timeout(TIMEOUT_MS)
-    page.goto(f"{server}/?tab=moe")
-    expect(page.locator("#moe-status")).to_contain_text("tokens", timeout=TIMEOUT_MS)
-    return page
+def tab(open_tab):
+    return open_tab("moe", "#moe-status", "tokens", TIMEOUT_MS)
 
 
 def test_route_a_sentence_and_our_layer_reproduces_the_model(tab):

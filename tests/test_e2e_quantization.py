@@ -14,11 +14,8 @@ LINK = "?tab=quantization&format=int4&granularity=tensor&outliers=3&bogus=1"
 
 
 @pytest.fixture
-def tab(page, server):
-    page.set_default_timeout(TIMEOUT_MS)
-    page.goto(f"{server}/?tab=quantization")
-    expect(page.locator("#quantization-lab-md")).to_contain_text("SNR", timeout=TIMEOUT_MS)
-    return page
+def tab(open_tab):
+    return open_tab("quantization", "#quantization-lab-md", "SNR", TIMEOUT_MS)
 
 
 def test_the_lab_redraws_for_another_format_and_refuses_a_bad_group(tab):
