@@ -141,7 +141,10 @@ def check_keeps_serving(
 
 
 @dataclass(frozen=True)
-class BadInput:
+class BadCall:
+    """One call of an endpoint with one bad input (not `playground.inputs.BadInput`, the
+    exception a view raises for it)."""
+
     api_name: str
     args: tuple  # every input at its default but one
     what: str  # what is bad about it, for the failure message
@@ -175,7 +178,7 @@ def _bad_values(component: Any) -> list[tuple[Any, str, bool]]:
 
 def bad_inputs(
     blocks: gr.Blocks, quick: Mapping[str, Mapping[str, Any]] | None = None
-) -> list[BadInput]:
+) -> list[BadCall]:
     """One call per (public endpoint, input, bad value), other inputs at their defaults
     (``quick`` where given)."""
     cases = []
@@ -185,7 +188,7 @@ def bad_inputs(
             for value, what, must_fail in _bad_values(component):
                 args = (*base[:i], value, *base[i + 1 :])
                 label = getattr(component, "label", None) or type(component).__name__
-                cases.append(BadInput(fn.api_name, args, f"{label}: {what}", must_fail))
+                cases.append(BadCall(fn.api_name, args, f"{label}: {what}", must_fail))
     return cases
 
 
@@ -232,7 +235,7 @@ def call_endpoint(url: str, api_name: str, args: tuple, timeout: float = 60) -> 
 SENDERS = 4  # bad inputs sent at once: most are refused in milliseconds, so waiting dominates
 
 
-def check_bad_inputs(url: str, cases: list[BadInput]) -> None:
+def check_bad_inputs(url: str, cases: list[BadCall]) -> None:
     """Each bad input gets a gr.Error message (never a bare crash), and serving goes on.
 
     The calls are sent a few at a time, as visitors would: each is its own session, so no
