@@ -28,6 +28,7 @@ from gradio_client import Client
 from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 
+from playground.host import load
 from tests.load.client import Answer, call, healthy, upload
 
 pytestmark = pytest.mark.slow  # minutes of hostile calls: the full run only
@@ -216,12 +217,17 @@ def test_every_public_endpoint_survives_hostile_input(server, endpoints, files):
 
 
 def test_the_server_still_computes_after_the_fuzz(server, endpoints):
-    """Every endpoint, called with its defaults, still answers (not just the page); tabs side
-    by side, each tab's endpoints in turn."""
+    """Every endpoint, called with its defaults (each concept's cheap ``quick`` values where a
+    default is long work), still answers (not just the page); tabs side by side, each tab's
+    endpoints in turn."""
+    quick = {name: hints for c in load().concepts for name, hints in c.quick.items()}
     by_concept: dict[str, list[tuple[str, list]]] = {}
     for api_name, endpoint in sorted(endpoints.items()):
-        defaults = [p.get("parameter_default") for p in endpoint["parameters"]]
-        by_concept.setdefault(api_name.split("_", 1)[0], []).append((api_name, defaults))
+        hints = quick.get(api_name.lstrip("/"), {})
+        args = [
+            hints.get(p.get("label"), p.get("parameter_default")) for p in endpoint["parameters"]
+        ]
+        by_concept.setdefault(api_name.split("_", 1)[0], []).append((api_name, args))
     with ThreadPoolExecutor(len(by_concept)) as pool:
         found = list(pool.map(lambda calls: _fuzz_concept(server, calls), by_concept.values()))
     problems = {name: p for one in found for name, p in one.items()}
