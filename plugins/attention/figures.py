@@ -37,7 +37,8 @@ def grid_image(weights: np.ndarray, selected: tuple[int, int] | None = None) -> 
     pick = np.arange(CELL) * t // CELL  # nearest-neighbour resampling to CELL × CELL
     maps = weights[:, :, pick][:, :, :, pick]  # (L, H, CELL, CELL)
     peak = maps.max(axis=(2, 3), keepdims=True)
-    rgb = _colour(maps / np.where(peak > 0, peak, 1.0)).astype(np.uint8)  # (L, H, C, C, 3)
+    # (L, H, C, C, 3); annotated, as numpy's astype overloads leave mypy without a type
+    rgb: np.ndarray = _colour(maps / np.where(peak > 0, peak, 1.0)).astype(np.uint8)
     step = CELL + GAP
     image = np.full((TOP + layers * step, LEFT + heads * step, 3), 255, dtype=np.uint8)
     for layer in range(layers):

@@ -14,6 +14,7 @@ import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TypedDict
 
 import torch
 from PIL import Image
@@ -106,7 +107,7 @@ def forward(x0: Tensor, schedule: str, t: int, seed: int, ink: bool) -> Forward:
     curve = torch.tensor([abar])
     x_t = diffusion.add_noise(x0[None], noise[None], torch.zeros(1, dtype=torch.long), curve)[0]
     brightest = divmod(int(x0[0].argmax()), x0.shape[2])  # on a digit: a stroke, not paper
-    values = tuple(float(v[0][brightest]) for v in (x0, noise, x_t))
+    values = (float(x0[0][brightest]), float(noise[0][brightest]), float(x_t[0][brightest]))
     a, b = x0.flatten(), x_t.flatten()
     corr = float(torch.corrcoef(torch.stack([a, b]))[0, 1]) if a.std() > 0 else float("nan")
     scale = max(1, 256 // max(x0.shape[1:]))  # a 16x16 digit is shown 256 px wide
@@ -184,6 +185,7 @@ def reverse(
         x = step.output.prev_sample
         if progress is not None:
             progress((step.index + 1) / steps)
+    assert x is not None  # steps ≥ 1, so the loop ran
     return Frames(
         method,
         steps,
@@ -318,7 +320,13 @@ class Training:
     stopped_by_clock: bool
 
 
-TRAIN = dict(batch=256, lr=2e-3, warmup=50)
+class TrainSettings(TypedDict):
+    batch: int
+    lr: float
+    warmup: int
+
+
+TRAIN: TrainSettings = dict(batch=256, lr=2e-3, warmup=50)
 
 
 def train_toy(

@@ -28,7 +28,7 @@ References:
 from __future__ import annotations
 
 import math
-from collections.abc import Iterator
+from collections.abc import Generator, Iterator
 from dataclasses import dataclass
 
 import torch
@@ -309,7 +309,7 @@ def train(
     lr: float,
     warmup: int,
     seed: int,
-) -> Iterator[float]:
+) -> Generator[float, None, None]:
     """Yield the loss of each AdamW step of `training_loss` on minibatches drawn from ``data``.
 
     The optimiser and learning-rate shape are the bundled models'

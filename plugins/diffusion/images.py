@@ -30,16 +30,18 @@ def load_upload(path: str | Path) -> Tensor:
     if size > MAX_UPLOAD_BYTES:
         raise BadImage(f"The upload is {size / 2**20:.1f} MB; at most {MAX_UPLOAD_BYTES >> 20} MB.")
     try:
-        with Image.open(path) as im:
-            if im.width * im.height > MAX_PIXELS:
-                raise BadImage(f"The image is {im.width}×{im.height} pixels; too large to decode.")
-            im.draft("RGB", (MAX_SIDE, MAX_SIDE))  # JPEGs decode at a reduced size, cheaply
-            im = ImageOps.exif_transpose(im)
+        with Image.open(path) as opened:
+            if opened.width * opened.height > MAX_PIXELS:
+                raise BadImage(
+                    f"The image is {opened.width}×{opened.height} pixels; too large to decode."
+                )
+            opened.draft("RGB", (MAX_SIDE, MAX_SIDE))  # JPEGs decode at a reduced size, cheaply
+            im = ImageOps.exif_transpose(opened)
             if im.mode in ("RGBA", "LA", "P"):  # transparency onto white, not black
                 im = im.convert("RGBA")
                 im = Image.alpha_composite(Image.new("RGBA", im.size, "white"), im)
             im = im.convert("RGB")
-            im.thumbnail((MAX_SIDE, MAX_SIDE), Image.LANCZOS)
+            im.thumbnail((MAX_SIDE, MAX_SIDE), Image.Resampling.LANCZOS)
             data = torch.frombuffer(bytearray(im.tobytes()), dtype=torch.uint8)
             shape = (im.height, im.width, 3)
     except BadImage:
@@ -62,7 +64,9 @@ def to_pil(x: Tensor, ink: bool = False, scale: int = 1) -> Image.Image:
         im = Image.fromarray(pixels[0].numpy(), mode="L")
     else:
         im = Image.fromarray(pixels.permute(1, 2, 0).contiguous().numpy(), mode="RGB")
-    return im if scale == 1 else im.resize((im.width * scale, im.height * scale), Image.NEAREST)
+    if scale == 1:
+        return im
+    return im.resize((im.width * scale, im.height * scale), Image.Resampling.NEAREST)
 
 
 def noise_view(eps: Tensor) -> Tensor:

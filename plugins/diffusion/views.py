@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 from playground import devices, lazy_module, models
 from playground.export import Export
-from playground.inputs import BadInput, Result, check_number, check_seed, outputs
+from playground.inputs import BadInput, Result, check_number, check_seed
 from plugins.models.paths import DIGITS_DIR
 
 if TYPE_CHECKING:
@@ -225,7 +225,8 @@ def sample(method, steps, eta, seed, n, progress: Callable | None = None) -> Sam
         f"**{n} samples**, {method.upper()} with {steps} steps: **{frames.seconds:.2f} s**, "
         f"{steps} calls of the UNet on a batch of {n}."
     )
-    return Sampled(frames, *outputs(_show(frames, 0)), gallery, summary)
+    first = _show(frames, 0)
+    return Sampled(frames, first.at, first.x_t, first.noise, first.x0, first.note, gallery, summary)
 
 
 def step_to(frames: Frames | None, k) -> Step:

@@ -82,10 +82,15 @@ def _block(layer) -> Block:
         mlp.gate_proj, mlp.up_proj, mlp.down_proj,
     )  # fmt: skip
     return Block(
-        layer.input_layernorm.weight,
-        *(m.weight for m in linears[:4]),
-        layer.post_attention_layernorm.weight,
-        *(m.weight for m in linears[4:]),
+        attn_norm=layer.input_layernorm.weight,
+        wq=attn.q_proj.weight,
+        wk=attn.k_proj.weight,
+        wv=attn.v_proj.weight,
+        wo=attn.o_proj.weight,
+        ffn_norm=layer.post_attention_layernorm.weight,
+        w_gate=mlp.gate_proj.weight,
+        w_up=mlp.up_proj.weight,
+        w_down=mlp.down_proj.weight,
         biases=tuple(m.bias for m in linears),
     )
 

@@ -226,10 +226,10 @@ def start(*values) -> Shown:
 def open_link(*values) -> Shown:
     """Read the prompt (the `gpt_start` endpoint); a link's count of generated tokens is
     generated again with its settings and seed, so the link shows the same text."""
-    *values, generated = values
+    *inputs, generated = values
     n = _whole(generated, "Generated tokens", 0, MAX_LINK_TOKENS)
-    shown = start(*values)
-    return shown if n == 0 else advance(shown.trail, None, *values[2:], n=n)
+    shown = start(*inputs)
+    return shown if n == 0 else advance(shown.trail, None, *inputs[2:], n=n)
 
 
 def advance(*values, n: int | None = None) -> Shown:

@@ -122,7 +122,7 @@ def lab_map(
 ) -> go.Figure:
     """The lab's token × expert probabilities: kept choices ringed, dropped ones crossed."""
     t, e = probs.shape
-    token = np.repeat(np.arange(t), chosen.shape[1])
+    token: np.ndarray = np.repeat(np.arange(t), chosen.shape[1])
     expert, keep = chosen.flatten(), kept.flatten()
     fig = go.Figure(
         go.Heatmap(

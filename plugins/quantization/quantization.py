@@ -465,7 +465,11 @@ class QuantLinear(torch.nn.Module):
 
     @property
     def nbytes(self) -> int:
-        w = self.qweight.nbytes if self.qweight is not None else 4 * self.float_weight.numel()
+        if self.qweight is not None:
+            w = self.qweight.nbytes
+        else:
+            assert self.float_weight is not None  # no scheme: the float weight is kept
+            w = 4 * self.float_weight.numel()
         return w + (0 if self.bias is None else 4 * self.bias.numel())
 
     def weight_hat(self) -> Tensor:
@@ -476,6 +480,7 @@ class QuantLinear(torch.nn.Module):
             x_q, x_s = quantize_activations(x, self.act_scale)
             if self.per_channel_int8:
                 w = self.qweight
+                assert w is not None  # per_channel_int8 implies a scheme
                 y = int8_matmul(x_q, x_s, w.codes.reshape(self.out_features, -1), w.scale)
                 y = y if self.bias is None else y + self.bias
                 return self._output(y.to(x.dtype))
@@ -483,6 +488,7 @@ class QuantLinear(torch.nn.Module):
         elif self.per_channel_int8:
             # int8 per channel: the scale of row o factors out of Σ_i x_i q_oi s_o
             q = self.qweight
+            assert q is not None  # per_channel_int8 implies a scheme
             y = F.linear(x, q.codes.to(x.dtype)) * q.scale.reshape(-1).to(x.dtype)
             return self._output(y if self.bias is None else y + self.bias)
         return self._output(F.linear(x, self.weight_hat().to(x.dtype), self.bias))
