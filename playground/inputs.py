@@ -41,6 +41,13 @@ def check_number(value: Any, what: str, low: float, high: float, *, whole: bool 
     return number
 
 
+def check_choice(value: Any, what: str, choices: tuple[str, ...]) -> str:
+    """One of ``choices`` (a Dropdown's or Radio's), or BadInput listing them."""
+    if value not in choices:
+        raise BadInput(f"{what} must be one of {', '.join(choices)}, not {str(value)[:40]!r}.")
+    return value
+
+
 def check_seed(value: Any) -> int:
     return int(check_number(value, "The seed", 0, MAX_SEED, whole=True))
 

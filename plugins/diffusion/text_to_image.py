@@ -7,8 +7,8 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from playground import devices, lazy_module, models
-from playground.inputs import BadInput, Result, check_number, check_seed
-from plugins.diffusion.views import Gallery, check_choice, load_model
+from playground.inputs import BadInput, Result, check_choice, check_number, check_seed
+from plugins.diffusion.views import Gallery, load_model
 
 if TYPE_CHECKING:
     from PIL.Image import Image

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 from playground import devices, lazy_module, models
 from playground.export import Export
-from playground.inputs import BadInput, Result, check_number, check_seed
+from playground.inputs import BadInput, Result, check_choice, check_number, check_seed
 from plugins.models.paths import DIGITS_DIR
 
 if TYPE_CHECKING:
@@ -47,12 +47,6 @@ Gallery = list[tuple["Image", str]]  # pictures with their captions
 
 def _whole(value: Any, what: str, low: int, high: int) -> int:
     return int(check_number(value, what, low, high, whole=True))
-
-
-def check_choice(value: Any, what: str, allowed: tuple[str, ...]) -> str:
-    if value not in allowed:
-        raise BadInput(f"{what} must be one of {', '.join(allowed)}, not {value!r}.")
-    return value
 
 
 def _update(**props: Any) -> dict:

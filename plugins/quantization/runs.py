@@ -12,7 +12,7 @@ from functools import lru_cache
 from typing import Any
 
 from playground import devices
-from playground.inputs import BadInput, Result, check_number, check_seed
+from playground.inputs import BadInput, Result, check_choice, check_number, check_seed
 from playground.lazy import lazy_module
 from plugins.quantization.views import (
     HELDOUT_TOKENS,
@@ -28,7 +28,6 @@ from plugins.quantization.views import (
     QAT_TIME_CAP_S,
     SCOPES,
     TIMINGS,
-    check_choice,
     check_text,
     describe,
     load_lm,

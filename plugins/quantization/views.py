@@ -15,7 +15,7 @@ from typing import Any
 
 from playground import devices
 from playground.export import Export
-from playground.inputs import BadInput, Result, check_number, check_seed
+from playground.inputs import BadInput, Result, check_choice, check_number, check_seed
 from playground.lazy import lazy_module
 from plugins.quantization import reproduce
 
@@ -50,12 +50,6 @@ OUTLIER_TEXT = (
 
 
 # -- checking inputs --------------------------------------------------------------------------
-
-
-def check_choice(value: Any, what: str, choices: tuple[str, ...]) -> str:
-    if value not in choices:
-        raise BadInput(f"{what} must be one of {', '.join(choices)}, not {str(value)[:40]!r}.")
-    return value
 
 
 def check_text(text: Any, what: str = "prompt") -> str:
