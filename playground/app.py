@@ -30,7 +30,8 @@ def create_app(host: Host | None = None) -> gr.Blocks:
 
     with gr.Blocks(title=TITLE) as app:
         gr.Markdown(f"# {TITLE}", elem_id="pg-title")
-        with gr.Tabs() as tabs:
+        # Every tab one click away, in a fixed order: a bar that wraps rather than a "more" menu.
+        with gr.Tabs(overflow_behavior="wrap") as tabs:
             with gr.Tab("Home", id="home", elem_id="tab-home"):
                 concept_map = gr.HTML(home_html(concepts), elem_id="concept-map")
             for concept, blocks in built:
@@ -91,9 +92,18 @@ def serve(app: gr.Blocks, host: Host, server_name: str, server_port: int, **kwar
     limit_malloc_arenas()  # before the server's threads start allocating
     errors.configure_logging()
     lanes.share_cores()
+    # quiet: Gradio's banner would tell the user to edit launch(); our CLI has --share for that.
     launch(
-        app, server_name=server_name, server_port=server_port, prevent_thread_lock=True, **kwargs
+        app,
+        server_name=server_name,
+        server_port=server_port,
+        prevent_thread_lock=True,
+        quiet=True,
+        **kwargs,
     )
+    print(f"* Running on local URL:  {app.local_url}", flush=True)
+    if not app.share_url:  # Gradio prints a public URL itself, quiet or not
+        print("* For a public link, start it with `playground serve --share`.", flush=True)
     host.preload(host.built)
     if not zerogpu.on_zerogpu():  # there every call would spend GPU quota
         opening.warm_in_background(app)

@@ -3,7 +3,7 @@
 Lazy tabs. A concept builds its tab as if it were alone: its first view comes from page-load
 events (`share.link` sets them up, or ``tab.load``). In the composed app the host moves those
 events onto a hidden "open" button per tab, which the page's script (tabs.js) clicks the first
-time the tab is shown: a card, the tab bar, the overflow menu or a deep link (``?tab=``).
+time the tab is shown: a card, the tab bar or a deep link (``?tab=``).
 Opening the page therefore runs no concept's work; a deep link runs only its own tab's.
 
 Shared default views. The functions of those opening events are wrapped by :func:`shared`:

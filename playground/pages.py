@@ -15,6 +15,17 @@ INTRO = (
     "no pretend weights."
 )
 
+# What each circle of the map is, and what it is used for: a learner places every concept.
+AREA_NOTES = {
+    "ml": "Programs that learn a function from examples instead of being written by hand: "
+    "spam filters, recommendations, credit scores, forecasts.",
+    "deep-learning": "Machine learning with many-layer neural networks trained by gradient "
+    "descent, which learn their own features: image recognition, speech, search, image "
+    "generation.",
+    "llm": "Deep networks trained to predict the next token of huge amounts of text, then "
+    "adapted: chat assistants, code completion, translation, summaries.",
+}
+
 HERE = Path(__file__).parent
 CSS = (HERE / "style.css").read_text()
 HEAD = f"<script>\n{(HERE / 'tabs.js').read_text()}</script>"
@@ -24,7 +35,7 @@ def _card(concept: Concept, device: str | None) -> str:
     badge = f'<em class="pg-device">{escape(device or "…")}</em>'
     return (
         f'<a class="pg-card" href="?tab={concept.id}" data-tab="{concept.id}" '
-        f'data-title="{escape(concept.title)}" id="card-{concept.id}">'
+        f'id="card-{concept.id}">'
         f"{badge}<b>{escape(concept.title)}</b>"
         f"<span>{escape(concept.summary)}</span></a>"
     )
@@ -43,7 +54,8 @@ def home_html(
         body = f'<div class="pg-cards">{cards}</div>' if cards else ""
         if not cards and not inner:
             body = '<p class="pg-empty">No concept here yet.</p>'
-        inner = f'<section class="pg-field"><h3>{AREAS[area]}</h3>{body}{inner}</section>'
+        note = f'<p class="pg-note">{escape(AREA_NOTES[area])}</p>'
+        inner = f'<section class="pg-field"><h3>{AREAS[area]}</h3>{note}{body}{inner}</section>'
     return f'<p class="pg-intro">{escape(INTRO)}</p>{inner}'
 
 

@@ -1,21 +1,7 @@
 // Links on the home page switch tabs in place; clicking a tab keeps ?tab= in the address bar,
 // so a copied link opens the same tab. A concept's tab computes when it is first shown: its
-// hidden opener button (playground/opening.py) is clicked once, on the first visit. Tabs that do not fit the bar sit in Gradio's "More
-// tabs" menu, whose buttons carry only their title: the home page's cards map titles to ids.
-const HOST_TABS = { Home: "home", Plugins: "plugins" };
-
-function tabByTitle(title) {
-  const card = [...document.querySelectorAll("a[data-tab]")].find(
-    (a) => a.dataset.title === title,
-  );
-  return card ? card.dataset.tab : HOST_TABS[title] || null;
-}
-
-function overflowButton(title) {
-  return [...document.querySelectorAll(".overflow-dropdown button")].find(
-    (b) => b.innerText.trim() === title,
-  );
-}
+// hidden opener button (playground/opening.py) is clicked once, on the first visit.
+const HOST_TABS = ["home", "plugins"];
 
 const opened = new Set();
 const WATCH_MS = 60000; // a tab that never appears (a mistyped link) stops being watched
@@ -23,7 +9,7 @@ const WATCH_MS = 60000; // a tab that never appears (a mistyped link) stops bein
 // Click a tab's opener once its panel is on screen: values its first events set then land in
 // mounted controls (set before, a mounting tab could fire its own events with its defaults).
 function openTab(tab) {
-  if (opened.has(tab) || Object.values(HOST_TABS).includes(tab)) return;
+  if (opened.has(tab) || HOST_TABS.includes(tab)) return;
   opened.add(tab);
   const ready = () =>
     document.getElementById(`tab-${tab}`)?.checkVisibility() &&
@@ -45,12 +31,9 @@ if (linked) openTab(linked);
 document.addEventListener("click", (event) => {
   const link = event.target.closest("a[data-tab]");
   const tabButton = event.target.closest("button[id^='tab-'][id$='-button']");
-  const moreButton = event.target.closest(".overflow-dropdown button");
   let tab = null;
   if (link) {
-    const button =
-      document.getElementById(`tab-${link.dataset.tab}-button`) ||
-      overflowButton(link.dataset.title);
+    const button = document.getElementById(`tab-${link.dataset.tab}-button`);
     if (!button) return; // the link's own ?tab= address still opens it
     event.preventDefault();
     button.click();
@@ -58,8 +41,6 @@ document.addEventListener("click", (event) => {
     tab = link.dataset.tab;
   } else if (tabButton) {
     tab = tabButton.id.slice(4, -7);
-  } else if (moreButton) {
-    tab = tabByTitle(moreButton.innerText.trim());
   }
   if (!tab) return;
   history.replaceState(null, "", `?tab=${encodeURIComponent(tab)}`);

@@ -79,7 +79,9 @@ def test_bad_input_shows_an_error_and_the_tab_keeps_working(app):
     expect(app.locator("#softmax-stats")).to_contain_text("p = 88.08%")  # 1 / (1 + e^-2)
 
 
-def test_a_card_for_a_tab_in_the_more_tabs_menu_opens_it_in_place(app):
+def test_every_tab_sits_in_the_bar_and_a_card_opens_its_tab_in_place(app):
+    for tab in ("home", "softmax", "diffusion", "plugins"):  # the first and last of the bar
+        expect(app.locator(f"#tab-{tab}-button")).to_be_in_viewport()
     app.evaluate("window.stillHere = true")  # gone if the click reloaded the page
     app.click("#card-diffusion")
     expect(app).to_have_url(re.compile(r"\?tab=diffusion$"))
@@ -87,18 +89,8 @@ def test_a_card_for_a_tab_in_the_more_tabs_menu_opens_it_in_place(app):
     assert app.evaluate("window.stillHere === true")
 
 
-def open_tab_by_title(page, title):
-    """Click a tab in the bar, or in Gradio's "More tabs" menu when the bar is full."""
-    in_bar = page.get_by_role("tab", name=title)
-    if in_bar.count():
-        in_bar.click()
-    else:
-        page.get_by_label("More tabs").click()
-        page.locator(".overflow-dropdown button", has_text=title).click()
-
-
 def test_plugins_page_shows_broken_plugins_beside_the_working_ones(app):
-    open_tab_by_title(app, "Plugins")
+    app.get_by_role("tab", name="Plugins").click()
     expect(app).to_have_url(re.compile(r"\?tab=plugins$"))
     table = app.locator("#plugin-table")
     expect(table).to_contain_text("softmax")

@@ -15,7 +15,7 @@ def register_concepts(register):
             # Pure arithmetic on each request's own tensors: nothing shared to race on.
             parallel=4,
             order=10,
-            area="deep-learning",
+            area="ml",
             preload=("plugins.softmax.softmax",),
             bench=lazy("plugins.softmax.bench:cases"),
             gpu={"softmax_compute": 10},  # ZeroGPU: ms of math, plus a cold worker's CUDA start
