@@ -189,7 +189,9 @@ def build() -> gr.Blocks:
                     toy_run = gr.Button("Sample", variant="primary", elem_id="diffusion-toy-run")
                 toy_at = gr.Slider(0, 1, value=0, step=1, label="Step (0: the Gaussian blob)")
                 toy_note = gr.Markdown()
-                toy_plot = gr.Plot(elem_id="diffusion-toy-plot")
+                toy_plot = gr.Plot(
+                    label="The points at the chosen step", elem_id="diffusion-toy-plot"
+                )
 
             with gr.Tab("5 · Train live", elem_id="diffusion-train-tab"):
                 trained = gr.State(None)

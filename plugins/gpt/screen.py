@@ -89,9 +89,17 @@ def summary(trail, logits, kept, position: int, settings, notice: str) -> str:
     lines = [
         f"**{len(trail.ids)} tokens** ({trail.prompt_len} prompt, {len(trail.generated)} "
         f"generated) · showing {where} · entropy **{entropy:.2f} nats**{timing}",
-        f"**{settings.describe()}** keeps **{kept_n:,}** of {raw.shape[-1]:,} tokens, holding "
-        f"{mass:.1%} of the model's probability; those are renormalised to sum to 1.",
     ]
+    if settings.strategy == "sample":
+        lines.append(
+            f"**{settings.describe()}** keeps **{kept_n:,}** of {raw.shape[-1]:,} tokens, "
+            f"holding {mass:.1%} of the model's probability; those are renormalised to sum to 1."
+        )
+    else:  # nothing is drawn: temperature, top-k, top-p and min-p have nothing to act on
+        lines.append(
+            f"**{settings.describe()}** takes the most likely token (p = {float(raw.max()):.1%}); "
+            "nothing is drawn, so temperature, top-k, top-p and min-p change nothing."
+        )
     if settings.strategy == "beam":
         lines.append(
             "Beam search looks ahead: **Run** keeps the best of the beams; **Step** is one "
@@ -116,7 +124,8 @@ def draws(trail, tokenizer, settings, position: int, n: int, top_n: int):
     if settings.strategy != "sample":  # greedy (and one step of a beam) take the argmax
         probs = torch.nn.functional.one_hot(logits.argmax(), logits.shape[-1]).float()
     counts = sampling.draw(probs, n, trail.seed)
-    top = probs.topk(min(top_n, probs.shape[-1])).indices.tolist()
+    # only tokens that can be drawn: greedy's one-hot would add bars of zero
+    top = probs.topk(min(top_n, int((probs > 0).sum()))).indices.tolist()
     tv = float(sampling.total_variation(counts.float() / n, probs))
     note = (
         f"{int(counts[top].sum()):,} of {n:,} draws landed on these {len(top)} tokens. "

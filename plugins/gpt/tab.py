@@ -28,7 +28,7 @@ from plugins.gpt.views import (
 )
 
 DEFAULT_MODEL = "tiny-llama"
-DEFAULT_PROMPT = "Once upon a time, the queen"
+DEFAULT_PROMPT = "Once upon a time, the queen met"  # " the" 38 %, " a" 31 %, then names
 CONCURRENCY = "gpt"  # every event of this tab shares one worker queue
 SOURCES = [Path(__file__).with_name(name) for name in ("sampling.py", "decode.py")]
 COMPARE_DEFAULT = [
@@ -157,12 +157,14 @@ def build() -> gr.Blocks:
                 gr.Markdown("### How often would each token be picked?")
                 draw_btn = gr.Button(f"Draw {DRAWS:,} samples")
                 draws_note = gr.Markdown(elem_id="gpt-draws-note")
-                draws_plot = gr.Plot(elem_id="gpt-draws")
+                draws_plot = gr.Plot(
+                    label="Share of draws beside the exact probability", elem_id="gpt-draws"
+                )
             with gr.Column():
                 gr.Markdown("### What the KV cache saves")
                 cache_btn = gr.Button(f"Time {CACHE_TIMING_TOKENS} tokens with and without it")
                 cache_note = gr.Markdown(elem_id="gpt-cache-note")
-                cache_plot = gr.Plot()
+                cache_plot = gr.Plot(label="Milliseconds per token, with and without the cache")
         with gr.Accordion("Side by side: one prompt, several strategies", open=False):
             rows = gr.Dataframe(
                 value=COMPARE_DEFAULT,

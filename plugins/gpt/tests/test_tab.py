@@ -169,7 +169,14 @@ def test_draws_estimate_the_exact_distribution():
     assert max(abs(a - b) for a, b in zip(exact, shares, strict=True)) < 0.06
     assert "of 1,000 draws" in note and "Seed 0" in note
     greedy, _ = tab.on_draws(*values(strategy="greedy"))
-    assert greedy.data[1].y[0] == 1.0  # greedy takes the argmax every time
+    assert list(greedy.data[1].y) == [1.0]  # greedy takes the argmax every time: one bar
+
+
+def test_greedy_says_it_draws_nothing_rather_than_what_it_keeps():
+    trail = tab.on_start(*values())[0]
+    out = screen(tab.on_view(*values(trail=trail, strategy="greedy")))
+    assert "**greedy** takes the most likely token (p = " in out["summary"]
+    assert "keeps" not in out["summary"] and "renormalised" not in out["summary"]
 
 
 def test_cache_timing_reports_both(lm):
