@@ -12,10 +12,15 @@ are reshaped, in this order (the order transformers applies its warpers in):
 
 Removed tokens get logit −inf, so softmax gives them probability exactly 0. Greedy decoding
 takes the argmax instead of sampling; beam search lives in decode.py.
+
+Where logits tie, each step keeps what transformers' warpers keep: top-k keeps every token tied
+with the k-th largest, so it may keep more than k; top-p walks the tokens one at a time in sorted
+order, so it may keep some of a tied group and drop the rest.
 """
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import torch
@@ -45,8 +50,18 @@ class Settings:
         return "sample, " + ", ".join(parts)
 
 
+def apply_temperature(logits: Tensor, temperature: float) -> Tensor:
+    """z / T for a finite T > 0; T = 0 would give inf, nan and −inf, not a distribution."""
+    if not (math.isfinite(temperature) and temperature > 0):
+        raise ValueError(
+            f"temperature must be a finite number above 0, got {temperature}; "
+            "the limit T → 0 is greedy decoding, which is its own strategy"
+        )
+    return logits / temperature
+
+
 def top_k_filter(logits: Tensor, k: int) -> Tensor:
-    """Keep the k largest logits of each row; every other one becomes −inf."""
+    """Keep the k largest logits of each row, and any tied with the k-th; the rest become −inf."""
     k = min(k, logits.shape[-1])
     kth = logits.topk(k, dim=-1).values[..., -1:]  # the k-th largest, (..., 1)
     return logits.masked_fill(logits < kth, -torch.inf)
@@ -58,12 +73,18 @@ def top_p_filter(logits: Tensor, p: float) -> Tensor:
     Sorting ascending and summing from the unlikely end means "the tail" is every token whose
     running total stays at or below 1 − p. Summing in this order (as transformers does) makes a
     token on the boundary round the same way in both, and adds the small numbers first.
+
+    The cut falls between two places in the sorted order, not between two logit values, so it
+    can split a group of equal logits: four equal logits at p = 0.5 keep two. Which members of
+    a tied group go depends on the order the sort leaves them in, and torch's default sort is not
+    stable (on CPU it reorders ties in rows longer than 16), so we call the same sort as
+    transformers, not a stable one, to keep the same tokens.
     """
-    ascending = logits.sort(dim=-1).values
+    ascending, token_ids = logits.sort(dim=-1)  # token_ids: which token sits at each place
     tail = ascending.softmax(-1).cumsum(-1) <= 1 - p  # True for a prefix of each sorted row
-    dropped = tail.sum(-1, keepdim=True).clamp_max(logits.shape[-1] - 1)  # always keep one
-    threshold = ascending.gather(-1, dropped)  # the smallest logit that survives
-    return logits.masked_fill(logits < threshold, -torch.inf)
+    tail[..., -1] = False  # always keep the most likely token
+    dropped = torch.empty_like(tail).scatter_(-1, token_ids, tail)  # back to token order
+    return logits.masked_fill(dropped, -torch.inf)
 
 
 def min_p_filter(logits: Tensor, min_p: float) -> Tensor:
@@ -76,7 +97,7 @@ def process(logits: Tensor, s: Settings) -> Tensor:
     """The logits a token is drawn from under settings ``s``; removed tokens are −inf."""
     if s.strategy != "sample":
         return logits
-    z = logits / s.temperature
+    z = apply_temperature(logits, s.temperature)
     if s.top_k:
         z = top_k_filter(z, s.top_k)
     if s.top_p < 1:
@@ -102,9 +123,17 @@ def draw(probs: Tensor, n: int, seed: int) -> Tensor:
 
 
 def entropy(logits: Tensor) -> Tensor:
-    """Shannon entropy of softmax(logits) in nats, per row: 0 when one token is certain."""
-    probs = logits.softmax(-1)
-    return -(probs * probs.clamp_min(1e-30).log()).sum(-1)  # 0 · log 0 counts as 0
+    """Shannon entropy of softmax(logits) in nats, per row: 0 when one token is certain.
+
+    A token at −inf (one the settings removed) has p = 0 and adds nothing, since p log p → 0.
+    A row with every logit at −inf is no distribution at all: ValueError.
+    """
+    if torch.isneginf(logits).all(-1).any():
+        raise ValueError("every logit in a row is −inf: no token is possible, so no entropy")
+    # half precision computes in float32: thousands of small p log p terms add up there
+    log_p = logits.to(torch.promote_types(logits.dtype, torch.float32)).log_softmax(-1)
+    p = log_p.exp()
+    return -torch.where(p > 0, p * log_p, 0.0).sum(-1)  # 0 · log 0 counts as 0, not NaN
 
 
 def total_variation(p: Tensor, q: Tensor) -> Tensor:

@@ -15,6 +15,7 @@ accumulate; the naive version deliberately stays in the input dtype so its overf
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import torch
@@ -26,16 +27,22 @@ def _upcast(x: Tensor) -> Tensor:
     return x.float() if x.dtype in (torch.float16, torch.bfloat16) else x
 
 
+def _check_temperature(temperature: float) -> None:
+    # T = 0 gives z / 0 = inf, nan and −inf; NaN would slip past a plain T <= 0 test
+    if not (math.isfinite(temperature) and temperature > 0):
+        raise ValueError(f"temperature must be positive and finite, got {temperature}")
+
+
 def _scaled(logits: Tensor, temperature: float) -> Tensor:
     """logits / T, in float32 or better."""
-    if temperature <= 0:
-        raise ValueError(f"temperature must be positive, got {temperature}")
+    _check_temperature(temperature)
     z = _upcast(logits)
     return z if temperature == 1.0 else z / temperature  # skip a full pass when T = 1
 
 
 def naive_softmax(logits: Tensor, temperature: float = 1.0, dim: int = -1) -> Tensor:
     """exp(z_i) / Σ_j exp(z_j), straight from the formula: overflows once exp(z) > dtype max."""
+    _check_temperature(temperature)
     e = (logits / temperature).exp()  # float32: inf past z ≈ 88.7; float16: past z ≈ 11.1
     return e / e.sum(dim, keepdim=True)
 
@@ -73,18 +80,31 @@ def cross_entropy(logits: Tensor, target: Tensor, temperature: float = 1.0) -> T
     return -log_p.gather(-1, target.unsqueeze(-1)).squeeze(-1).mean().to(logits.dtype)
 
 
+def _some_token_possible(logits: Tensor, dim: int) -> None:
+    if torch.isneginf(logits).all(dim).any():
+        raise ValueError("every logit in a row is −inf: no token is possible, so no distribution")
+
+
+def _entropy_of(log_p: Tensor, dim: int) -> Tensor:
+    """−Σ p_i log p_i, where a p_i of 0 (log p_i = −inf) contributes its limit 0, not 0 · −inf."""
+    p = log_p.exp()
+    return -torch.where(p > 0, p * log_p, 0.0).sum(dim)
+
+
 def entropy(logits: Tensor, temperature: float = 1.0, dim: int = -1) -> Tensor:
-    """H(p) = −Σ p_i log p_i in nats; uses log_softmax so a p_i of 0 contributes 0, not NaN."""
-    log_p = log_softmax(_upcast(logits), temperature, dim)
-    return -(log_p.exp() * log_p).sum(dim)
+    """H(p) = −Σ p_i log p_i in nats; a logit at −inf is a token with p = 0, adding nothing."""
+    _some_token_possible(logits, dim)
+    return _entropy_of(log_softmax(_upcast(logits), temperature, dim), dim)
 
 
 def temperature_sweep(logits: Tensor, temperatures: Tensor) -> tuple[Tensor, Tensor]:
     """Entropy (nats) and top-1 probability of logits (C,) at each of (T,) temperatures."""
+    if not (torch.isfinite(temperatures).all() and (temperatures > 0).all()):
+        raise ValueError("every temperature must be positive and finite")
+    _some_token_possible(logits, -1)
     z = _upcast(logits)[None, :] / temperatures.to(_upcast(logits).dtype)[:, None]  # (T, C)
     log_p = z - logsumexp(z, dim=-1)[:, None]  # (T, C)
-    p = log_p.exp()
-    return -(p * log_p).sum(-1), p.amax(-1)
+    return _entropy_of(log_p, -1), log_p.amax(-1).exp()
 
 
 @dataclass(frozen=True)

@@ -1,4 +1,5 @@
-"""Our softmax family against torch's, on fresh seeded random inputs, plus its invariants."""
+"""Our softmax family against torch's, on fresh seeded random inputs, plus its invariants and
+the inputs it refuses."""
 
 from __future__ import annotations
 
@@ -8,7 +9,9 @@ import pytest
 import torch
 import torch.nn.functional as F
 
+from playground.inputs import BadInput
 from plugins.softmax import softmax as sm
+from plugins.softmax import views
 
 SEEDS = range(5)
 # dtype -> (atol, rtol) for probabilities: one rounding of the output in that dtype
@@ -147,9 +150,59 @@ def test_steps_add_up():
     torch.testing.assert_close(s.log_probs, torch.log_softmax(x / 0.5, -1))
 
 
-def test_temperature_must_be_positive():
-    with pytest.raises(ValueError, match="positive"):
-        sm.softmax(torch.zeros(3), 0.0)
+@pytest.mark.parametrize("t", [0.0, -0.0, -1.0, float("nan"), float("inf")])
+def test_temperature_must_be_positive_and_finite(t):
+    x = torch.tensor([1.0, 0.0, -1.0])  # at T = 0 these would become inf, nan, −inf
+    for fn in (sm.softmax, sm.naive_softmax, sm.log_softmax, sm.entropy, sm.softmax_steps):
+        with pytest.raises(ValueError, match="temperature must be positive and finite"):
+            fn(x, t)
+    with pytest.raises(ValueError, match="every temperature must be positive and finite"):
+        sm.temperature_sweep(x, torch.tensor([0.5, t]))
+    with pytest.raises(BadInput, match=r"Temperature must be between 0\.05 and 5\.0"):
+        views.compute("1, 0, -1", "", t, "float32", "")
+
+
+# -- entropy where some tokens are impossible ---------------------------------------------------
+
+
+def test_entropy_with_a_minus_infinity_logit_matches_categorical():
+    x = torch.tensor([0.0, -math.inf, 1.0])
+    expected = torch.distributions.Categorical(logits=x).entropy()
+    assert sm.entropy(x).item() == pytest.approx(0.5822, abs=1e-4)
+    torch.testing.assert_close(sm.entropy(x), expected)
+    h, top1 = sm.temperature_sweep(x, torch.tensor([0.5, 1.0, 2.0]))
+    for i, t in enumerate([0.5, 1.0, 2.0]):
+        p = torch.softmax(x / t, -1)
+        torch.testing.assert_close(h[i], torch.distributions.Categorical(probs=p).entropy())
+        torch.testing.assert_close(top1[i], p.max())
+
+
+@pytest.mark.parametrize("seed", SEEDS)
+@pytest.mark.parametrize("dtype", [torch.float32, torch.float16, torch.bfloat16], ids=str)
+def test_entropy_of_masked_rows_matches_categorical(seed, dtype):
+    x = random_logits(seed, scale=10.0, dtype=dtype)
+    mask = torch.rand(x.shape, generator=torch.Generator().manual_seed(seed)) < 0.5
+    x = x.masked_fill(mask, -math.inf)
+    x[0, 0], x[0, 1:] = 1.0, -math.inf  # all but one at −inf: certain, so 0
+    # half precision is computed in float32, so the reference is Categorical on the same values
+    # in float32 (Categorical in float16 itself is off by about 0.01)
+    expected = torch.distributions.Categorical(logits=x.float()).entropy()
+    h = sm.entropy(x)
+    assert not h.isnan().any() and h[0].item() == 0.0
+    torch.testing.assert_close(h, expected)
+    h_sweep, _ = sm.temperature_sweep(x[1], torch.tensor([1.0]))
+    torch.testing.assert_close(h_sweep[0], expected[1])
+
+
+def test_a_row_with_every_logit_minus_infinity_is_refused():
+    x = torch.zeros(2, 4)
+    x[1] = -math.inf
+    with pytest.raises(ValueError, match="every logit in a row is −inf"):
+        sm.entropy(x)
+    with pytest.raises(ValueError, match="every logit in a row is −inf"):
+        sm.temperature_sweep(x[1], torch.tensor([1.0]))
+    with pytest.raises(ValueError):  # Categorical refuses it as well
+        torch.distributions.Categorical(logits=x[1])
 
 
 def test_inputs_are_never_modified():
