@@ -23,13 +23,16 @@ References:
 - Rombach et al. (2022), latent diffusion / Stable Diffusion: the scaled-linear schedule.
 - Song et al. (2021), "Score-Based Generative Modeling through SDEs", arXiv:2011.13456
   (the score ∇ log p_t(x) = −ε / √(1 − ᾱ_t)).
+- Saharia et al. (2022), Imagen, arXiv:2205.11487 (section 2.3, dynamic thresholding).
+- Lin et al. (2024), "Common Diffusion Noise Schedules and Sample Steps are Flawed",
+  arXiv:2305.08891 (algorithm 1, zero terminal SNR; table 2, timestep spacings).
 """
 
 from __future__ import annotations
 
 import math
 from collections.abc import Generator, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import torch
 import torch.nn.functional as F
@@ -72,6 +75,19 @@ def betas(
     return torch.linspace(low**0.5, high**0.5, steps, dtype=torch.float32) ** 2
 
 
+def rescale_zero_terminal_snr(beta: Tensor) -> Tensor:
+    """Lin et al. algorithm 1: shift and stretch √ᾱ_t so that ᾱ_T = 0 while ᾱ_1 stays put.
+
+    Common schedules end at ᾱ_T ≈ 0.005, so training never shows the model pure noise, while
+    sampling starts from it; with ᾱ_T = 0 the signal-to-noise ratio ᾱ/(1 − ᾱ) really is 0.
+    """
+    root = alphas_cumprod(beta).sqrt()
+    first, last = root[0].clone(), root[-1].clone()
+    root = (root - last) * (first / (first - last))
+    abar = root**2
+    return 1 - torch.cat([abar[:1], abar[1:] / abar[:-1]])  # back from ᾱ to β
+
+
 def alphas_cumprod(beta: Tensor) -> Tensor:
     """ᾱ_t = ∏_{s ≤ t} (1 − β_s): how much of the signal's variance survives to step t."""
     return torch.cumprod(1.0 - beta, dim=0)
@@ -82,34 +98,83 @@ def alpha_bar(curve: Tensor, t: int) -> float:
     return 1.0 if t == 0 else float(curve[t - 1])
 
 
+SPACINGS = ("leading", "trailing", "linspace")  # see `spaced_timesteps`
+VARIANCES = ("fixed_small", "fixed_large")  # see `ddpm_step`
+
+
 @dataclass(frozen=True)
 class Schedule:
-    """The noise schedule a model was trained under, read from its scheduler_config.json."""
+    """What a scheduler_config.json says: the model's noise schedule and how to sample it."""
 
     alphas_cumprod: Tensor  # ᾱ, (T,), float32
     clip_sample: bool  # clip x̂_0 to [−clip_range, clip_range]: the data lived there
     clip_range: float = 1.0
+    threshold: float | None = None  # dynamic thresholding: the quantile of |x̂_0| to clip at
+    threshold_max: float = 1.0  # the largest clip level dynamic thresholding may choose
+    variance: str = "fixed_small"  # DDPM's σ_t², one of VARIANCES
+    spacing: str = "leading"  # how the sampled timesteps spread over 0 … T−1, one of SPACINGS
+    steps_offset: int = 0  # added to "leading" timesteps (Stable Diffusion's configs say 1)
+    final_alpha_cumprod: float = 1.0  # DDIM's ᾱ after its last step: 1 is clean data
 
     @property
     def steps(self) -> int:
         return self.alphas_cumprod.shape[0]
 
 
+# What diffusers' DDPMScheduler and DDIMScheduler assume for every key a config may leave out.
+CONFIG_DEFAULTS = {
+    "num_train_timesteps": 1000, "beta_start": 0.0001, "beta_end": 0.02,
+    "beta_schedule": "linear", "trained_betas": None, "rescale_betas_zero_snr": False,
+    "prediction_type": "epsilon", "variance_type": "fixed_small", "set_alpha_to_one": True,
+    "clip_sample": True, "clip_sample_range": 1.0,
+    "thresholding": False, "dynamic_thresholding_ratio": 0.995, "sample_max_value": 1.0,
+    "timestep_spacing": "leading", "steps_offset": 0,
+}  # fmt: skip
+
+
+def _supported(config: dict, key: str, allowed: tuple[str, ...], why: str) -> None:
+    if config[key] not in allowed:
+        choices = ", ".join(repr(a) for a in allowed)
+        raise ValueError(f"{key}={config[key]!r} is not implemented; supported: {choices} ({why})")
+
+
 def schedule_from_config(config: dict) -> Schedule:
-    """Our ᾱ for a diffusers scheduler config (only what DDPM and DDIM need of it)."""
-    names = {v: k for k, v in DIFFUSERS_NAMES.items()}
-    if config.get("beta_schedule") not in names or config.get("prediction_type") != "epsilon":
-        raise ValueError("only epsilon-prediction models on linear/scaled/cosine betas are known")
-    beta = betas(
-        names[config["beta_schedule"]],
-        int(config["num_train_timesteps"]),
-        config.get("beta_start"),
-        config.get("beta_end"),
-    )
+    """Our Schedule for a diffusers scheduler config, read as DDPMScheduler and DDIMScheduler
+    read it: a missing key takes their default, a key neither knows (another scheduler's) is
+    ignored, and a value we do not implement is refused with a ValueError."""
+    c = CONFIG_DEFAULTS | {k: v for k, v in config.items() if k in CONFIG_DEFAULTS}
+    _supported(c, "prediction_type", ("epsilon",), "models that predict the noise ε")
+    # fixed_small_log is fixed_small's σ_t computed through its log; the others need a model
+    # that predicts its own variance, or are log-variances for other pipelines.
+    _supported(c, "variance_type", (*VARIANCES, "fixed_small_log"), "σ_t² fixed by the schedule")
+    _supported(c, "timestep_spacing", SPACINGS, "as diffusers spreads sampling steps")
+    if c["steps_offset"] < 0:
+        raise ValueError(f"steps_offset must be 0 or more, got {c['steps_offset']}")
+    steps = int(c["num_train_timesteps"])
+    if c["trained_betas"] is not None:  # the model's own β_1 … β_T; beta_schedule is unused
+        beta = torch.tensor(c["trained_betas"], dtype=torch.float32)
+        if beta.shape != (steps,):
+            raise ValueError(
+                f"trained_betas has {beta.numel()} values, not {steps} (num_train_timesteps)"
+            )
+    else:
+        names = {v: k for k, v in DIFFUSERS_NAMES.items()}
+        _supported(c, "beta_schedule", tuple(names), "or give trained_betas")
+        beta = betas(names[c["beta_schedule"]], steps, c["beta_start"], c["beta_end"])
+    if c["rescale_betas_zero_snr"]:
+        beta = rescale_zero_terminal_snr(beta)
+    curve = alphas_cumprod(beta)
     return Schedule(
-        alphas_cumprod(beta),
-        bool(config.get("clip_sample", False)),
-        float(config.get("clip_sample_range", 1.0)),
+        curve,
+        bool(c["clip_sample"]),
+        float(c["clip_sample_range"]),
+        threshold=float(c["dynamic_thresholding_ratio"]) if c["thresholding"] else None,
+        threshold_max=float(c["sample_max_value"]),
+        variance="fixed_large" if c["variance_type"] == "fixed_large" else "fixed_small",
+        spacing=c["timestep_spacing"],
+        steps_offset=int(c["steps_offset"]),
+        # set_alpha_to_one=False: DDIM's last step lands on timestep 0's ᾱ (a trace of noise left)
+        final_alpha_cumprod=1.0 if c["set_alpha_to_one"] else float(curve[0]),
     )
 
 
@@ -139,15 +204,32 @@ class StepOutput:
     pred_noise: Tensor  # ε_θ(x_t, t)
 
 
-def _alphas(curve: Tensor, t: int, t_prev: int) -> tuple[Tensor, Tensor]:
-    # After the last step (t_prev < 0) the sample is clean: ᾱ = 1.
-    return curve[t], curve[t_prev] if t_prev >= 0 else torch.ones((), dtype=curve.dtype)
+def _alphas(curve: Tensor, t: int, t_prev: int, final: float = 1.0) -> tuple[Tensor, Tensor]:
+    # After the last step (t_prev < 0) the sample is clean: ᾱ = 1 (DDIM may say otherwise).
+    return curve[t], curve[t_prev] if t_prev >= 0 else curve.new_tensor(final)
+
+
+def dynamic_threshold(x0: Tensor, quantile: float, max_level: float) -> Tensor:
+    """Imagen's dynamic thresholding: per sample, s = that quantile of |x̂_0| (kept within
+    [1, max_level]); clip x̂_0 to [−s, s] and divide by s, pulling saturated values inwards."""
+    flat = x0.reshape(x0.shape[0], -1).float()  # (B, C·H·W); quantile needs float32 or more
+    s = torch.quantile(flat.abs(), quantile, dim=1).clamp(1, max_level)  # (B,)
+    s = _per_sample(s, flat)  # (B, 1)
+    return (flat.clamp(-s, s) / s).reshape(x0.shape).to(x0.dtype)
 
 
 def _x0_from_noise(x_t: Tensor, eps: Tensor, abar_t: Tensor, schedule: Schedule) -> Tensor:
     # DDPM eq. 15 / DDIM eq. 12: invert the closed form with the predicted noise.
     x0 = (x_t - (1 - abar_t) ** 0.5 * eps) / abar_t**0.5
+    if schedule.threshold is not None:  # replaces the fixed clip, as in diffusers
+        return dynamic_threshold(x0, schedule.threshold, schedule.threshold_max)
     return x0.clamp(-schedule.clip_range, schedule.clip_range) if schedule.clip_sample else x0
+
+
+def posterior_variance(abar_t: Tensor, abar_prev: Tensor) -> Tensor:
+    """β̃_t = (1 − ᾱ_prev)/(1 − ᾱ_t) · β_t, the variance of q(x_{t_prev} | x_t, x_0) (DDPM eq. 7),
+    with β_t = 1 − ᾱ_t/ᾱ_prev over the whole span when steps are skipped."""
+    return (1 - abar_prev) / (1 - abar_t) * (1 - abar_t / abar_prev)
 
 
 def ddpm_step(
@@ -155,7 +237,7 @@ def ddpm_step(
 ) -> StepOutput:
     """x_t -> x_{t_prev} by ancestral sampling from the posterior q(x_{t_prev} | x_t, x̂_0).
 
-    ``noise`` is the z ~ N(0, I) of algorithm 2 (unused on the last step, t = 0).
+    ``noise`` is the z ~ N(0, I) of algorithm 2 (unused when t = 0).
     """
     # 1. ᾱ_t, ᾱ_prev, and the one-step β_t = 1 − α_t (over the skipped span, if steps skip)
     abar_t, abar_prev = _alphas(schedule.alphas_cumprod, t, t_prev)
@@ -167,9 +249,11 @@ def ddpm_step(
     mean = (abar_prev**0.5 * beta_t / (1 - abar_t)) * x0 + (
         alpha_t**0.5 * (1 - abar_prev) / (1 - abar_t)
     ) * x_t
-    # 4. add σ_t z with σ_t² = β̃_t = (1 − ᾱ_prev)/(1 − ᾱ_t) · β_t (eq. 7); none on the last step
+    # 4. add σ_t z, none at t = 0. Section 3.2 found σ_t² = β̃_t (the posterior's, eq. 7) and
+    #    σ_t² = β_t (the forward step's, larger) equally good; diffusers calls them small/large.
     if t > 0:
-        variance = ((1 - abar_prev) / (1 - abar_t) * beta_t).clamp(min=1e-20)
+        large = schedule.variance == "fixed_large"
+        variance = beta_t if large else posterior_variance(abar_t, abar_prev)
         mean = mean + variance**0.5 * noise
     return StepOutput(mean, x0, eps)
 
@@ -184,12 +268,12 @@ def ddim_step(
     noise: Tensor | None = None,
 ) -> StepOutput:
     """x_t -> x_{t_prev} by DDIM eq. 12; η = 0 is deterministic, η = 1 matches DDPM's noise."""
-    # 1. ᾱ_t and ᾱ_prev
-    abar_t, abar_prev = _alphas(schedule.alphas_cumprod, t, t_prev)
+    # 1. ᾱ_t and ᾱ_prev (after the last step: 1, or ᾱ_0 if the config says set_alpha_to_one=False)
+    abar_t, abar_prev = _alphas(schedule.alphas_cumprod, t, t_prev, schedule.final_alpha_cumprod)
     # 2. "predicted x_0" of eq. 12
     x0 = _x0_from_noise(x_t, eps, abar_t, schedule)
-    # 3. σ_t(η) of eq. 16
-    sigma = eta * ((1 - abar_prev) / (1 - abar_t) * (1 - abar_t / abar_prev)) ** 0.5
+    # 3. σ_t(η) of eq. 16: η = 1 gives DDPM's posterior σ_t
+    sigma = eta * posterior_variance(abar_t, abar_prev) ** 0.5
     # 4. "direction pointing to x_t", then x_prev = √ᾱ_prev x̂_0 + direction (+ σ_t z)
     direction = (1 - abar_prev - sigma**2) ** 0.5 * eps
     prev = abar_prev**0.5 * x0 + direction
@@ -201,12 +285,35 @@ def ddim_step(
 # ---------------------------------------------------------------------------- sampling loops
 
 
-def leading_timesteps(train_steps: int, steps: int) -> list[int]:
-    """Evenly spaced timesteps from high to low, starting at 0 ("leading", as diffusers)."""
+def spaced_timesteps(
+    train_steps: int, steps: int, spacing: str = "leading", offset: int = 0
+) -> list[int]:
+    """The ``steps`` timesteps a sampler visits, from high to low, as diffusers spreads them.
+
+    "leading" strides up from 0 (diffusers' default), so it never starts from the last,
+    noisiest timestep T − 1; "trailing" strides down from T − 1; "linspace" spans both ends
+    (Lin et al. table 2). ``offset`` shifts leading timesteps only, as in diffusers.
+    """
+    if spacing not in SPACINGS:
+        raise ValueError(f"unknown spacing {spacing!r}; choose one of {', '.join(SPACINGS)}")
     if not 1 <= steps <= train_steps:
         raise ValueError(f"steps must be from 1 to {train_steps}, got {steps}")
-    stride = train_steps // steps
-    return [i * stride for i in reversed(range(steps))]
+    if spacing == "leading":
+        stride = train_steps // steps
+        timesteps = [i * stride + offset for i in reversed(range(steps))]
+        if timesteps[0] >= train_steps:
+            raise ValueError(
+                f"steps_offset {offset} puts the first of {steps} steps at t = {timesteps[0]}, "
+                f"past the last trained timestep {train_steps - 1}"
+            )
+        return timesteps
+    if spacing == "trailing":
+        # numpy's arange, which diffusers uses, strides by (T − T/n) − T rather than −T/n; so do
+        # we, so that timesteps falling on a .5 round as diffusers' do.
+        delta = (train_steps - train_steps / steps) - train_steps
+        return [round(train_steps + i * delta) - 1 for i in range(steps)]
+    delta = (train_steps - 1) / (steps - 1) if steps > 1 else 0.0
+    return [round(i * delta) for i in reversed(range(steps))]
 
 
 def predict_noise(model: torch.nn.Module, x: Tensor, t: int) -> Tensor:
@@ -226,6 +333,43 @@ class ReverseStep:
 
 
 @torch.no_grad()
+def denoise(
+    model: torch.nn.Module,
+    schedule: Schedule,
+    x: Tensor,
+    timesteps: list[int],
+    method: str = "ddim",
+    eta: float = 0.0,
+    generator: torch.Generator | None = None,
+) -> Iterator[ReverseStep]:
+    """Walk ``x`` (at the first of ``timesteps``) down the timesteps, yielding every step.
+
+    Each step goes to the next timestep listed, and the last to clean data. The noise of each
+    stochastic step is drawn from ``generator`` on the CPU, in the order diffusers draws it.
+    """
+    if method not in METHODS:
+        raise ValueError(f"unknown method {method!r}; choose one of {', '.join(METHODS)}")
+    if schedule.alphas_cumprod[timesteps[0]] == 0:
+        raise ValueError(
+            f"ᾱ = 0 at t = {timesteps[0]} (zero terminal SNR): an ε-predicting model cannot "
+            "recover x̂_0 from pure noise; start lower (leading spacing) or use v-prediction"
+        )
+    schedule = replace(schedule, alphas_cumprod=schedule.alphas_cumprod.to(x.device))
+
+    def gaussian() -> Tensor:
+        return torch.randn(x.shape, generator=generator).to(x.device)
+
+    for i, t in enumerate(timesteps):
+        t_prev = timesteps[i + 1] if i + 1 < len(timesteps) else -1
+        eps = predict_noise(model, x, t)
+        if method == "ddpm":
+            out = ddpm_step(eps, t, t_prev, x, schedule, gaussian() if t > 0 else None)
+        else:
+            out = ddim_step(eps, t, t_prev, x, schedule, eta, gaussian() if eta > 0 else None)
+        yield ReverseStep(i, t, x, out)
+        x = out.prev_sample
+
+
 def reverse_process(
     model: torch.nn.Module,
     schedule: Schedule,
@@ -238,29 +382,12 @@ def reverse_process(
 ) -> Iterator[ReverseStep]:
     """Start from x_T ~ N(0, I) and yield every step down to x_0 (DDPM algorithm 2).
 
-    Noise is drawn from ``generator`` on the CPU in the order diffusers draws it (x_T first,
-    then one tensor per noisy step), so the same seed gives diffusers' samples.
+    x_T is drawn from ``generator`` on the CPU before any step's noise, as diffusers draws it,
+    so the same seed gives diffusers' samples.
     """
-    if method not in METHODS:
-        raise ValueError(f"unknown method {method!r}; choose one of {', '.join(METHODS)}")
-    timesteps = leading_timesteps(schedule.steps, steps)
-    schedule = Schedule(
-        schedule.alphas_cumprod.to(device), schedule.clip_sample, schedule.clip_range
-    )
-
-    def gaussian() -> Tensor:
-        return torch.randn(shape, generator=generator).to(device)
-
-    x = gaussian()
-    for i, t in enumerate(timesteps):
-        t_prev = timesteps[i + 1] if i + 1 < len(timesteps) else -1
-        eps = predict_noise(model, x, t)
-        if method == "ddpm":
-            out = ddpm_step(eps, t, t_prev, x, schedule, gaussian() if t > 0 else None)
-        else:
-            out = ddim_step(eps, t, t_prev, x, schedule, eta, gaussian() if eta > 0 else None)
-        yield ReverseStep(i, t, x, out)
-        x = out.prev_sample
+    timesteps = spaced_timesteps(schedule.steps, steps, schedule.spacing, schedule.steps_offset)
+    x_T = torch.randn(shape, generator=generator).to(device)
+    return denoise(model, schedule, x_T, timesteps, method, eta, generator)
 
 
 def sample(

@@ -122,7 +122,7 @@ def test_ddim_step_equals_diffusers(seed, eta, clip):
     sched.set_timesteps(20)
     mine = ours.Schedule(sched.alphas_cumprod, clip)
     timesteps = sched.timesteps.tolist()
-    assert timesteps == ours.leading_timesteps(1000, 20)
+    assert timesteps == ours.spaced_timesteps(1000, 20)
     for i in (0, 9, 19):
         t, t_prev = timesteps[i], timesteps[i + 1] if i + 1 < 20 else -1
         x, eps = _random_step_inputs(seed + i)
@@ -137,14 +137,14 @@ def test_ddim_step_equals_diffusers(seed, eta, clip):
 def test_leading_timesteps_match_diffusers(steps):
     sched = DDPMScheduler()
     sched.set_timesteps(steps)
-    assert ours.leading_timesteps(1000, steps) == sched.timesteps.tolist()
+    assert ours.spaced_timesteps(1000, steps) == sched.timesteps.tolist()
 
 
 def test_bad_arguments_are_refused():
     with pytest.raises(ValueError, match="unknown schedule"):
         ours.betas("quadratic")
     with pytest.raises(ValueError, match="steps must be from 1 to 1000"):
-        ours.leading_timesteps(1000, 0)
+        ours.spaced_timesteps(1000, 0)
     with pytest.raises(ValueError, match="unknown method"):
         next(ours.reverse_process(None, compute.model_schedule(TOY_DIR), (1, 2), 5, "euler"))
 
@@ -188,7 +188,7 @@ def test_reverse_process_shows_x_t_noise_and_x0_of_each_step(toy):
     run = list(
         ours.reverse_process(toy, compute.model_schedule(TOY_DIR), (32, 2), 10, "ddim", 0, g)
     )
-    assert [s.timestep for s in run] == ours.leading_timesteps(1000, 10)
+    assert [s.timestep for s in run] == ours.spaced_timesteps(1000, 10)
     for before, after in itertools.pairwise(run):
         torch.testing.assert_close(after.x_t, before.output.prev_sample)
     first = run[0]  # ε̂ and x̂_0 reassemble x_t through the closed form
