@@ -28,7 +28,7 @@ ALLOWED = {
     "diffusion": {"models"},  # the bundled denoisers, their schedules and training shape
     "embeddings": {"models"},
     "gpt": {"models"},
-    "lora": {"models"},
+    "lora": {"models", "quantization"},  # QLoRA's NF4 base: the NF4 math is quantization.py's
     "models": set(),  # the shared base: it imports no concept
     "moe": {"models", "attention", "gpt"},  # anatomy's FLOP count, gpt's greedy loop
     "quantization": {"models", "gpt"},  # held-out perplexity and corpus; gpt's greedy loop

@@ -15,12 +15,14 @@ as PyTorch's observers and torchao do). References: Jacob et al. 2018 ("Quantiza
 Training of Neural Networks for Efficient Integer-Arithmetic-Only Inference"), Dettmers et al.
 2022 ("LLM.int8()") for mixed precision, Dettmers et al. 2023 ("QLoRA") for NF4 and double
 quantization, Micikevicius et al. 2022 ("FP8 Formats for Deep Learning") for e4m3 / e5m2.
-The tests check NF4 against bitsandbytes and int8 / int4 against torchao.
+The tests check NF4 against bitsandbytes and int8 / int4 / FP8 against torchao. NF4 lives here
+once (`nf4_quantize`, `nf4_dequantize`): the LoRA tab's frozen QLoRA base imports it.
 """
 
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import torch
@@ -33,7 +35,11 @@ FP8_DTYPES = {"fp8-e4m3": torch.float8_e4m3fn, "fp8-e5m2": torch.float8_e5m2}
 BITS = {"int8": 8, "int4": 4, "int2": 2, "nf4": 4, "fp8-e4m3": 8, "fp8-e5m2": 8}
 NF4_BLOCK = 64  # QLoRA's block: 64 weights share one absmax
 DOUBLE_QUANT_BLOCK = 256  # QLoRA's second level: 256 absmax values share one scale
-TINY = 1e-12  # a block of zeros still gets a positive scale (no division by zero)
+# the least scale an int or FP8 block gets, so that a block of zeros divides by something: the
+# smallest normal float32, torchao's default `eps` in choose_qparams_affine. A larger floor (1e-12)
+# would coarsen the grid of a real block whose values are all below ~1e-10.
+SCALE_FLOOR = torch.finfo(torch.float32).smallest_normal
+ABSMAX_FLOOR = 1e-38  # bitsandbytes' floor under a code-book block's absmax before dividing by it
 
 
 @dataclass(frozen=True)
@@ -106,10 +112,10 @@ def int_params(b: Tensor, bits: int, symmetric: bool) -> tuple[Tensor, Tensor | 
     """Scale (and zero-point) per row of ``b``: absmax / q_max, or (max − min) / (levels − 1)."""
     q_min, q_max = int_range(bits, symmetric)
     if symmetric:
-        return (absmax(b) / q_max).clamp_min_(TINY), None
+        return (absmax(b) / q_max).clamp_min_(SCALE_FLOOR), None
     lo = b.amin(-1, keepdim=True).clamp_max(0)  # widen to hold 0: zero stays exactly zero
     hi = b.amax(-1, keepdim=True).clamp_min(0)
-    scale = ((hi - lo) / (q_max - q_min)).clamp_min(TINY)
+    scale = ((hi - lo) / (q_max - q_min)).clamp_min(SCALE_FLOOR)
     zero_point = (q_min - torch.round(lo / scale)).clamp(q_min, q_max)
     return scale, zero_point
 
@@ -117,11 +123,12 @@ def int_params(b: Tensor, bits: int, symmetric: bool) -> tuple[Tensor, Tensor | 
 # -- 4-bit packing -----------------------------------------------------------------------
 
 
-def pack_4bit(u: Tensor) -> Tensor:
-    """Two 4-bit codes per byte, the first in the high nibble (bitsandbytes' order)."""
+def pack_4bit(u: Tensor, pad: int = 0) -> Tensor:
+    """Two 4-bit codes per byte, the first in the high nibble (bitsandbytes' order); an odd
+    count ends with ``pad`` in the last low nibble."""
     u = u.reshape(-1).to(torch.uint8)
     if u.numel() % 2:
-        u = F.pad(u, (0, 1))
+        u = F.pad(u, (0, 1), value=pad)
     return (u[0::2] << 4) | u[1::2]
 
 
@@ -169,24 +176,11 @@ def nf4_levels() -> Tensor:
     return torch.tensor(NF4)
 
 
-# the decision edges: float32 midpoints of neighbouring levels, exactly those `nearest` uses
-NF4_EDGES = tuple(((torch.tensor(NF4[:-1]) + torch.tensor(NF4[1:])) / 2).tolist())
-
-
 def nf4_pairs() -> Tensor:
     """(256, 2): the two levels a packed byte stands for, high nibble first. Dequantizing is
     then one gather per byte instead of an unpack and a gather per code."""
     levels = nf4_levels()
     return torch.stack([levels.repeat_interleave(16), levels.repeat(16)], -1)
-
-
-def nf4_codes(scaled: Tensor) -> Tensor:
-    """The index of the nearest NF4 level of each value (uint8), as ``nearest`` gives it:
-    the count of decision edges below the value, 15 compares in place of a binary search."""
-    codes = torch.gt(scaled, NF4_EDGES[0]).to(torch.uint8)
-    for edge in NF4_EDGES[1:]:
-        codes += scaled > edge
-    return codes
 
 
 def normal_float_levels() -> Tensor:
@@ -227,7 +221,8 @@ def fp8_levels(fmt: str) -> Tensor:
 
 
 def nearest(x: Tensor, levels: Tensor) -> Tensor:
-    """Index of the nearest level (sorted ``levels``): the midpoints are the decision edges."""
+    """Index of the nearest level (sorted ``levels``): the midpoints are the decision edges.
+    A NaN compares below no edge and takes the top level, as in bitsandbytes."""
     levels = levels.to(x.device)
     edges = (levels[:-1] + levels[1:]) / 2
     return torch.bucketize(x, edges)
@@ -235,9 +230,9 @@ def nearest(x: Tensor, levels: Tensor) -> Tensor:
 
 def _scaled(b: Tensor) -> tuple[Tensor, Tensor]:
     """Each row over its absmax, in [−1, 1], times one reciprocal per block (as bitsandbytes):
-    (scaled, absmax)."""
+    (scaled, absmax). An inf makes its block's reciprocal 0: inf · 0 is NaN, the rest 0."""
     top = absmax(b)
-    return b * (1 / top.clamp_min(1e-38)), top
+    return b * (1 / top.clamp_min(ABSMAX_FLOOR)), top
 
 
 def _code_book_quantize(b: Tensor, levels: Tensor) -> tuple[Tensor, Tensor]:
@@ -259,6 +254,34 @@ def _double_quantize(absmax: Tensor) -> tuple[Tensor, int]:
     restored = (levels.to(idx.device)[idx] * absmax2).reshape(-1)[: len(flat)] + offset
     stored = len(flat) + 4 * absmax2.numel() + 4  # 1 byte a scale, fp32 per 256, the offset
     return restored.reshape(absmax.shape), stored
+
+
+def nf4_quantize(x: Tensor, block: int = NF4_BLOCK) -> tuple[Tensor, Tensor]:
+    """NF4 as bitsandbytes' ``quantize_4bit(quant_type="nf4")`` stores it: ``x`` flattened into
+    blocks of ``block`` values (the last one shorter when the size is not a multiple), each over
+    its absmax to the nearest NF4 level. Returns (codes two a byte, high nibble first; float32
+    absmax per block)."""
+    if block < 1:
+        raise ValueError(f"the NF4 block size must be a positive whole number, not {block}")
+    flat = x.detach().reshape(-1).float()
+    n = flat.numel()
+    # zeros fill the short last block: they change no absmax, and their codes are dropped
+    b = F.pad(flat, (0, -n % block)).view(-1, block)  # (blocks, block)
+    scaled, top = _scaled(b)
+    codes = nearest(scaled, nf4_levels()).view(-1)[:n]
+    return pack_4bit(codes, pad=NF4.index(0.0)), top.view(-1)  # bitsandbytes pads with 0's code
+
+
+def nf4_dequantize(
+    packed: Tensor, absmax: Tensor, shape: Sequence[int], block: int = NF4_BLOCK
+) -> Tensor:
+    """The float32 tensor of ``shape`` that `nf4_quantize`'s output stands for: level × absmax."""
+    n = math.prod(shape)
+    pairs = nf4_pairs().to(packed.device).index_select(0, packed.reshape(-1).int())  # (bytes, 2)
+    values = pairs.view(-1)[:n]
+    if n % block:  # the short last block, padded to a whole row; the padding is cut off below
+        values = F.pad(values, (0, -n % block))
+    return values.view(-1, block).mul_(absmax.reshape(-1, 1)).view(-1)[:n].view(*shape)
 
 
 # -- step 2: quantize, step 3: dequantize ----------------------------------------------------
@@ -301,12 +324,12 @@ def quantize(x: Tensor, scheme: Scheme) -> Quantized:
         else:  # int4 / int2: shift a signed grid (−7..7, −1..1) to start at 0, then pack
             pack = pack_4bit if fmt == "int4" else pack_2bit
             codes = pack(q - q_min if zero_point is None else q)
-    elif fmt == "nf4":
-        scaled, scale = _scaled(b)
-        codes = pack_4bit(nf4_codes(scaled))
+    elif fmt == "nf4":  # the rows of b are consecutive runs of x: bitsandbytes' blocks
+        codes, top = nf4_quantize(b, b.shape[1])
+        scale = top.view(-1, 1)
     else:  # FP8: scale the block's absmax onto the format's largest value, then round
         dtype = FP8_DTYPES[fmt]
-        scale = (b.abs().amax(-1, keepdim=True) / torch.finfo(dtype).max).clamp_min(TINY)
+        scale = (b.abs().amax(-1, keepdim=True) / torch.finfo(dtype).max).clamp_min(SCALE_FLOOR)
         codes = (b / scale).to(dtype)
     scale_bytes = 4 * scale.numel()
     if scheme.double_quant:
@@ -340,8 +363,7 @@ def dequantize(q: Quantized) -> Tensor:
         else:
             x = codes.float().sub_(q.zero_point).mul_(q.scale)
     elif fmt == "nf4":
-        pairs = nf4_pairs().to(q.scale.device).index_select(0, q.codes.int())  # (bytes, 2)
-        x = pairs.view(-1)[: math.prod(q.shape)].view(q.scale.shape[0], -1).mul_(q.scale)
+        return nf4_dequantize(q.codes, q.scale, q.shape, math.prod(q.shape) // q.scale.shape[0])
     else:
         x = q.codes.reshape(q.scale.shape[0], -1).float() * q.scale
     return x.reshape(q.shape)
@@ -390,7 +412,7 @@ def quantize_activations(x: Tensor, scale: Tensor | None = None) -> tuple[Tensor
     """Symmetric int8 activations: per token (dynamic, scale from this x) or with a fixed
     calibrated per-tensor scale (static; values beyond it clip). Returns (int8, scale)."""
     if scale is None:
-        scale = (x.abs().amax(-1, keepdim=True) / 127).clamp_min(TINY)  # (..., 1)
+        scale = (x.abs().amax(-1, keepdim=True) / 127).clamp_min(SCALE_FLOOR)  # (..., 1)
     return torch.round(x / scale).clamp(-127, 127).to(torch.int8), scale
 
 
@@ -460,7 +482,7 @@ class QuantLinear(torch.nn.Module):
         self.activations, self.output = activations, output
         self.act_scale = None
         if act_scale is not None:  # static: the calibrated absmax onto int8's 127
-            self.act_scale = torch.tensor(max(act_scale / 127, TINY), device=w.device)
+            self.act_scale = torch.tensor(max(act_scale / 127, SCALE_FLOOR), device=w.device)
         self.per_channel_int8 = scheme is not None and is_int8_per_channel(scheme)
 
     @property

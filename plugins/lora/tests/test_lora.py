@@ -177,33 +177,6 @@ def test_bad_adapters_are_refused_with_a_reason(llama, ours_model, tmp_path):
 # -- NF4 -----------------------------------------------------------------------------------
 
 
-def test_our_nf4_levels_are_bitsandbytes_levels():
-    import bitsandbytes.functional as bnbf
-
-    torch.testing.assert_close(nf4.levels(), bnbf.get_4bit_type("nf4", device="cpu"))
-
-
-@pytest.mark.parametrize("seed", SEEDS)
-def test_our_nf4_quantizes_like_bitsandbytes(seed):
-    import bitsandbytes.functional as bnbf
-
-    gen = torch.Generator().manual_seed(seed)
-    w = torch.randn(96, 128, generator=gen) * (0.02 + seed)
-    packed, absmax = nf4.quantize(w)
-    ref, state = bnbf.quantize_4bit(
-        w, blocksize=nf4.BLOCK, quant_type="nf4", compress_statistics=False
-    )
-    torch.testing.assert_close(absmax, state.absmax)
-    same = (packed == ref.flatten()).float().mean().item()
-    assert same > 0.999  # a weight exactly between two levels may round either way
-    ours = nf4.dequantize(packed, absmax, w.shape)
-    torch.testing.assert_close(
-        ours, bnbf.dequantize_4bit(ref, state), atol=(w.abs().max() * 0.2).item(), rtol=0
-    )
-    assert (ours - bnbf.dequantize_4bit(ref, state)).abs().gt(1e-6).float().mean() < 1e-3
-    assert (ours - w).abs().max() <= absmax.max() * 0.17  # half the widest gap between levels
-
-
 def test_nf4_linear_and_lora_on_top_train_only_the_adapter():
     gen = torch.Generator().manual_seed(0)
     linear = nn.Linear(128, 64, bias=False)

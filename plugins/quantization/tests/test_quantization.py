@@ -1,4 +1,5 @@
-"""Our quantizers against bitsandbytes and torchao on fresh seeded inputs, and their bounds."""
+"""Our int and FP8 quantizers against torchao (int8 activations against bitsandbytes) on fresh
+seeded inputs and degenerate ones, and their bounds. NF4 is in test_nf4.py."""
 
 from __future__ import annotations
 
@@ -14,43 +15,6 @@ SEEDS = range(3)
 
 def weights(seed: int, shape=(256, 192), scale: float = 0.05) -> torch.Tensor:
     return torch.randn(shape, generator=torch.Generator().manual_seed(seed)) * scale
-
-
-# -- NF4 against bitsandbytes -----------------------------------------------------------------
-
-
-def test_nf4_levels_are_bitsandbytes_and_derive_from_normal_quantiles():
-    bnb = pytest.importorskip("bitsandbytes.functional")
-    assert torch.equal(Q.nf4_levels(), bnb.get_4bit_type("nf4", device="cpu"))
-    torch.testing.assert_close(Q.normal_float_levels(), Q.nf4_levels(), atol=5e-7, rtol=0)
-    assert torch.equal(Q.dynamic_levels(), bnb.create_dynamic_map())
-
-
-@pytest.mark.parametrize("seed", SEEDS)
-def test_nf4_codes_and_values_equal_bitsandbytes(seed):
-    bnb = pytest.importorskip("bitsandbytes.functional")
-    w = weights(seed)
-    packed, state = bnb.quantize_4bit(w, blocksize=64, quant_type="nf4")
-    ours = Q.quantize(w, Q.Scheme("nf4", granularity="group", group_size=64))
-    assert torch.equal(ours.codes, packed.reshape(-1))
-    assert torch.equal(Q.dequantize(ours), bnb.dequantize_4bit(packed, state))
-    assert ours.nbytes == packed.numel() + 4 * state.absmax.numel()
-
-
-@pytest.mark.parametrize("seed", SEEDS)
-def test_nf4_double_quantization_matches_bitsandbytes(seed):
-    bnb = pytest.importorskip("bitsandbytes.functional")
-    w = weights(seed)
-    packed, state = bnb.quantize_4bit(w, blocksize=64, quant_type="nf4", compress_statistics=True)
-    ours = Q.quantize(w, Q.Scheme("nf4", granularity="group", group_size=64, double_quant=True))
-    assert torch.equal(ours.codes, packed.reshape(-1))  # same 4-bit codes
-    theirs, mine = bnb.dequantize_4bit(packed, state), Q.dequantize(ours)
-    # the 8-bit second level may round an exact tie the other way: a few blocks move by one
-    # step of the dynamic code, under 2% of the largest block absmax (= max|w|)
-    assert (theirs == mine).float().mean() > 0.98
-    assert (theirs - mine).abs().max() <= 0.02 * w.abs().max()
-    stored = packed.numel() + state.absmax.numel() + 4 * state.state2.absmax.numel() + 4
-    assert ours.nbytes == stored
 
 
 # -- int8 / int4 against torchao ----------------------------------------------------------------
@@ -77,27 +41,73 @@ def test_int8_weight_only_linear_matches_torchao(seed):
     torch.testing.assert_close(mine, theirs, atol=2e-2, rtol=2e-2)
 
 
-@pytest.mark.parametrize("seed", SEEDS)
-@pytest.mark.parametrize("group", [32, 64])
-def test_int4_asymmetric_groups_equal_torchao_primitives(seed, group):
-    pytest.importorskip("torchao")
-    from torchao.quantization.quant_primitives import (
-        MappingType,
-        choose_qparams_affine,
-        dequantize_affine,
-        quantize_affine,
-    )
+def with_degenerate_rows(seed: int) -> torch.Tensor:
+    """Random rows, then the ones torchao's tests and our review found: zeros, a constant, values
+    near 3e-11 (below a 1e-12 scale floor's reach), and a single outlier."""
+    w = weights(seed, (8, 192))
+    w[0] = 0
+    w[1] = 0.7
+    w[2] = weights(seed + 10, (192,), 3e-11)
+    w[3, 17] = 40.0
+    return w
 
-    w = weights(seed)
-    block = (1, group)
-    s, z = choose_qparams_affine(w, MappingType.ASYMMETRIC, block, torch.uint8, 0, 15)
-    codes = quantize_affine(w, block, s, z, torch.uint8, 0, 15)
-    ours = Q.quantize(w, Q.Scheme("int4", False, "group", group))
-    torch.testing.assert_close(ours.scale.reshape(-1), s.reshape(-1), atol=0, rtol=1e-6)
-    assert torch.equal(ours.zero_point.reshape(-1).int(), z.reshape(-1).int())
+
+def torchao_affine(w: torch.Tensor, fmt: str, symmetric: bool, block: tuple[int, ...]):
+    """torchao's choose_qparams_affine (default eps) / quantize_affine / dequantize_affine on our
+    grid: (scale, zero point, codes, dequantized)."""
+    ao = pytest.importorskip("torchao.quantization.quant_primitives")
+    q_min, q_max = Q.int_range(Q.BITS[fmt], symmetric)
+    dtype = torch.int8 if symmetric else torch.uint8
+    mapping = ao.MappingType.SYMMETRIC if symmetric else ao.MappingType.ASYMMETRIC
+    s, z = ao.choose_qparams_affine(w, mapping, block, dtype, q_min, q_max)
+    codes = ao.quantize_affine(w, block, s, z, dtype, q_min, q_max)
+    return s, z, codes, ao.dequantize_affine(codes, block, s, z, dtype, q_min, q_max)
+
+
+@pytest.mark.parametrize("seed", SEEDS)
+@pytest.mark.parametrize("fmt", ["int8", "int4", "int2"])
+@pytest.mark.parametrize("symmetric", [True, False], ids=["symmetric", "asymmetric"])
+@pytest.mark.parametrize("granularity", Q.GRANULARITIES)
+def test_int_schemes_equal_torchao_affine_primitives(seed, fmt, symmetric, granularity):
+    # torchao's test/quantization/test_quant_primitives.py checks these primitives per tensor, per
+    # channel and per group; here with a balanced grid (quant_min = −quant_max, as its
+    # per-token int8 test does) so that its scale absmax / ((max − min) / 2) is ours
+    w = with_degenerate_rows(seed)
+    block = {"tensor": w.shape, "channel": (1, w.shape[1]), "group": (1, 32)}[granularity]
+    s, z, codes, expected = torchao_affine(w, fmt, symmetric, tuple(block))
+    ours = Q.quantize(w, Q.Scheme(fmt, symmetric, granularity, 32))
+    assert torch.equal(ours.scale.reshape(-1), s.reshape(-1))
+    if symmetric:
+        assert ours.zero_point is None and (z == 0).all()
+    else:
+        assert torch.equal(ours.zero_point.reshape(-1).int(), z.reshape(-1).int())
     assert torch.equal(Q.integer_codes(ours).reshape(-1).int(), codes.reshape(-1).int())
-    expected = dequantize_affine(codes, block, s, z, torch.uint8, 0, 15)
-    torch.testing.assert_close(Q.dequantize(ours), expected, atol=1e-7, rtol=1e-6)
+    assert torch.equal(Q.dequantize(ours), expected)
+
+
+def test_scale_floor_is_torchaos_smallest_normal():
+    # torchao test_choose_qparams_tensor_asym_eps: a zero tensor's scale is the default eps,
+    # finfo(float32).smallest_normal in torchao 0.18 (finfo.eps in older releases)
+    q = Q.quantize(torch.zeros(10, 10), Q.Scheme("int8", False, "tensor"))
+    assert q.scale.item() == torch.finfo(torch.float32).smallest_normal == Q.SCALE_FLOOR
+    assert (q.zero_point == 0).all() and (Q.dequantize(q) == 0).all()
+    # a channel of values near 3e-11 keeps the whole grid (a 1e-12 floor left it 102 of 127)
+    tiny = weights(0, (1, 64), 3e-11)
+    assert Q.integer_codes(Q.quantize(tiny, Q.Scheme("int8"))).abs().max() == 127
+
+
+@pytest.mark.parametrize("fmt", list(Q.FP8_DTYPES))
+def test_fp8_equals_torchao_float8_primitives(fmt):
+    ao = pytest.importorskip("torchao.quantization.quant_primitives")
+    w = with_degenerate_rows(0)[1:]  # torchao divides a zero row by a zero scale: NaN
+    dtype = Q.FP8_DTYPES[fmt]
+    s = ao._choose_scale_float8(w, [1, w.shape[1]], dtype)
+    codes = ao._quantize_affine_float8(w, s, dtype)
+    ours = Q.quantize(w, Q.Scheme(fmt))
+    assert torch.equal(ours.scale, s) and torch.equal(ours.codes.float(), codes.float())
+    assert torch.equal(Q.dequantize(ours), ao._dequantize_affine_float8(codes, s))
+    zeros = Q.quantize(torch.zeros(2, 8), Q.Scheme(fmt))  # ours floors the scale instead
+    assert (Q.dequantize(zeros) == 0).all()
 
 
 def test_int8_activations_equal_bitsandbytes_vectorwise_quant():
@@ -173,14 +183,6 @@ def test_2bit_packing_round_trips_four_codes_a_byte():
     q = Q.quantize(w, Q.Scheme("int2"))  # symmetric int2 is ternary: −s, 0, +s per row
     assert q.codes.numel() == 8 * 64 // 4
     assert set(Q.integer_codes(q).unique().tolist()) <= {-1, 0, 1}
-
-
-@pytest.mark.parametrize("seed", SEEDS)
-def test_nf4_codes_by_compares_equal_the_binary_search(seed):
-    x = torch.rand(4096, generator=torch.Generator().manual_seed(seed)) * 2.2 - 1.1
-    edges = torch.tensor(Q.NF4_EDGES)
-    x = torch.cat([x, edges, edges.nextafter(torch.tensor(2.0)), torch.tensor([-1.0, 1.0])])
-    assert torch.equal(Q.nf4_codes(x).long(), Q.nearest(x, Q.nf4_levels()))
 
 
 def test_fp8_rounds_like_torch_casts_and_lists_its_grid():
