@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import copy
 import json
+import statistics
 import tempfile
 import time
 import zipfile
@@ -116,17 +117,21 @@ def inspect(run, layer) -> Delta:
     return Delta(figures.delta_w(delta.float().tolist(), singular, run.config.rank, layer), md)
 
 
-def _time_ms(model: Any, ids: Any) -> float:
+def _times_ms(models: list[Any], ids: Any) -> list[float]:
+    """Median forward time of each model. Taken in turns, so a busy moment of a shared
+    machine slows every model alike rather than whichever happened to be timed then."""
     import torch
 
+    times: list[list[float]] = [[] for _ in models]
     with torch.no_grad():
-        model(ids)  # warm up
-        times = []
+        for model in models:
+            model(ids)  # warm up
         for _ in range(TIMING_REPEATS):
-            start = time.perf_counter()
-            model(ids)
-            times.append(time.perf_counter() - start)
-    return sorted(times)[len(times) // 2] * 1000
+            for model, own in zip(models, times, strict=True):
+                start = time.perf_counter()
+                model(ids)
+                own.append(time.perf_counter() - start)
+    return [statistics.median(own) * 1000 for own in times]
 
 
 def merge(run, prompt) -> str:
@@ -142,15 +147,16 @@ def merge(run, prompt) -> str:
     unmerged, merged = _adapted(run, lm), _adapted(run, lm, merged=True)
     with torch.no_grad():
         diff = (unmerged(ids).logits - merged(ids).logits).abs().max().item()
-    t_base, t_un, t_m = (_time_ms(m, ids) for m in (lm.model, unmerged, merged))
+    t_base, t_un, t_m = _times_ms([lm.model, unmerged, merged], ids)
     same = training.sample(unmerged, lm.tokenizer, prompt, 0, 20) == training.sample(
         merged, lm.tokenizer, prompt, 0, 20
     )
     return (
         f"Forward pass on {ids.shape[1]} tokens (median of {TIMING_REPEATS}): base "
         f"**{t_base:.2f} ms**, adapter beside the base **{t_un:.2f} ms** "
-        f"(+{(t_un / t_base - 1):.0%}), merged W + ΔW **{t_m:.2f} ms** "
-        f"({(t_m / t_base - 1):+.0%}: the same matmuls as the base). Largest logit difference "
+        f"({(t_un / t_base - 1):+.0%}: two small extra matmuls per adapted layer), merged "
+        f"W + ΔW **{t_m:.2f} ms** ({(t_m / t_base - 1):+.0%}; it runs exactly the base's "
+        "matmuls, so any gap is timing noise). Largest logit difference "
         f"merged vs unmerged: **{diff:.1e}** (float32 rounding); the sampled continuations "
         f"are {'**identical**' if same else '**different**'}. Unmerging subtracts ΔW again."
     )

@@ -5,7 +5,9 @@ References: Hu et al. 2021, "LoRA: Low-Rank Adaptation of Large Language Models"
 at the start (so training starts from the pretrained model exactly) and the update scaled by
 α / r (section 4.1). peft's `LoraLayer` is the library version; tests check ours against it
 on the same base, A and B, and that adapters move between the two in peft's file format
-(`adapter_model.safetensors` + `adapter_config.json`).
+(`adapter_model.safetensors` + `adapter_config.json`). GPT-2's projections are transformers'
+`Conv1D`, a linear layer that stores W transposed, (k, d): the update is the same B A x, and
+only merging transposes ΔW (peft's `fan_in_fan_out`).
 """
 
 from __future__ import annotations
@@ -27,6 +29,20 @@ class AdapterError(ValueError):
     """An adapter that does not fit the model or is not a LoRA adapter; the message says why."""
 
 
+def features(module: nn.Module) -> tuple[int, int, bool] | None:
+    """(k inputs, d outputs, W stored as (k, d)) for a layer LoRA can wrap, else None.
+
+    nn.Linear (and the NF4 layers, ours and bitsandbytes') keep W as (d, k) with y = x Wᵀ;
+    transformers' Conv1D (GPT-2's c_attn, c_proj, c_fc) keeps it as (k, d) with y = x W and
+    names its sizes nx, nf. Recognised by those names so this file needs torch only.
+    """
+    if hasattr(module, "in_features") and hasattr(module, "weight"):
+        return module.in_features, module.out_features, False
+    if hasattr(module, "nx") and hasattr(module, "nf") and hasattr(module, "weight"):
+        return module.nx, module.nf, True
+    return None
+
+
 class LoRALinear(nn.Module):
     """y = base(x) + (α / r) · B A dropout(x), with base frozen and only A, B trainable."""
 
@@ -39,11 +55,14 @@ class LoRALinear(nn.Module):
         generator: torch.Generator | None = None,
     ) -> None:
         super().__init__()
-        self.base = base  # an nn.Linear, or anything with in/out_features and a weight to merge
+        shape = features(base)
+        if shape is None:
+            raise AdapterError(f"LoRA wraps linear layers, not {type(base).__name__}")
+        self.base = base  # an nn.Linear, a Conv1D, or a quantized linear with a weight to merge
         self.rank, self.alpha = rank, alpha
         self.scaling = alpha / rank  # α / r: changing r does not change the update's size
         self.dropout = nn.Dropout(dropout) if dropout > 0 else nn.Identity()
-        k, d = base.in_features, base.out_features
+        k, d, self.fan_in_fan_out = shape  # the last: W is stored (k, d), as Conv1D does
         weight = base.weight
         self.lora_A = nn.Parameter(torch.empty(rank, k, device=weight.device))  # (r, k)
         self.lora_B = nn.Parameter(torch.zeros(d, rank, device=weight.device))  # (d, r): ΔW = 0
@@ -57,25 +76,31 @@ class LoRALinear(nn.Module):
         """ΔW = (α / r) B A, shape (d, k), rank at most r."""
         return self.scaling * (self.lora_B @ self.lora_A)
 
+    def _stored_delta(self) -> Tensor:
+        """ΔW laid out like the base's weight: (d, k), or (k, d) for a Conv1D."""
+        delta = self.delta_weight()
+        return (delta.T if self.fan_in_fan_out else delta).to(self.base.weight.dtype)
+
     def forward(self, x: Tensor) -> Tensor:
         out = self.base(x)
         if self.merged:  # ΔW already lives in the base weight: no extra work at all
             return out
-        # two thin matmuls, (.., k) -> (.., r) -> (.., d): never build the d×k ΔW
+        # two thin matmuls, (.., k) -> (.., r) -> (.., d): never build the d×k ΔW; the same for
+        # a Conv1D base, since A and B act on x whichever way the base stores its W
         return out + (self.dropout(x) @ self.lora_A.T) @ self.lora_B.T * self.scaling
 
     @torch.no_grad()
     def merge(self) -> None:
         """W ← W + ΔW: inference then costs exactly what the base model costs."""
         if not self.merged:
-            self.base.weight += self.delta_weight().to(self.base.weight.dtype)
+            self.base.weight += self._stored_delta()
             self.merged = True
 
     @torch.no_grad()
     def unmerge(self) -> None:
         """W ← W − ΔW: back to the frozen base plus a separate adapter."""
         if self.merged:
-            self.base.weight -= self.delta_weight().to(self.base.weight.dtype)
+            self.base.weight -= self._stored_delta()
             self.merged = False
 
 
@@ -91,12 +116,12 @@ def inject(
     dropout: float = 0.0,
     generator: torch.Generator | None = None,
 ) -> dict[str, LoRALinear]:
-    """Wrap every linear layer whose last name part is in ``targets`` (in place) and freeze the
-    rest of the model; returns the LoRA layers by the wrapped module's name."""
+    """Wrap every linear (or Conv1D) layer whose last name part is in ``targets`` (in place) and
+    freeze the rest of the model; returns the LoRA layers by the wrapped module's name."""
     targets = list(targets)
     for p in model.parameters():
         p.requires_grad_(False)
-    found = [(n, m) for n, m in model.named_modules() if _matches(n, targets) and _linear(m)]
+    found = [(n, m) for n, m in model.named_modules() if _matches(n, targets) and features(m)]
     if not found:
         raise AdapterError(f"no linear layer is named like {', '.join(targets)} in this model")
     layers = {}
@@ -108,8 +133,18 @@ def inject(
     return layers
 
 
-def _linear(module: nn.Module) -> bool:
-    return hasattr(module, "in_features") and hasattr(module, "weight")
+def target_names(model: nn.Module) -> list[str]:
+    """The names ``inject`` can target in this model's decoder: last name parts of its linear
+    layers, the output head left out (as QLoRA leaves it; GPT-2 ties it to the embedding)."""
+    names = {n.rsplit(".", 1)[-1] for n, m in model.named_modules() if n and features(m)}
+    return sorted(names - {"lm_head"})
+
+
+def fan_in_fan_out(model: nn.Module, targets: Iterable[str]) -> bool:
+    """Whether the targeted layers store W as (k, d), as GPT-2's Conv1D does (peft's flag)."""
+    targets = list(targets)
+    shapes = [features(m) for n, m in model.named_modules() if _matches(n, targets)]
+    return any(shape[2] for shape in shapes if shape)
 
 
 def lora_layers(model: nn.Module) -> dict[str, LoRALinear]:
@@ -174,6 +209,9 @@ def save_adapter(model: nn.Module, folder: Path, config: dict) -> Path:
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
     save_file(adapter_state_dict(model), folder / ADAPTER_FILE, metadata={"format": "pt"})
+    # peft merges into a Conv1D transposed only when the file says so; the layers know
+    transposed = any(layer.fan_in_fan_out for layer in lora_layers(model).values())
+    config = {**config, "fan_in_fan_out": transposed}
     (folder / CONFIG_FILE).write_text(json.dumps(config, indent=2))
     return folder
 
@@ -218,9 +256,11 @@ def attach(model: nn.Module, config: dict, tensors: dict[str, Tensor]) -> dict[s
         raise AdapterError("only plain LoRA adapters with a list of target modules are supported")
     expected = {}
     for name, m in model.named_modules():
-        if _matches(name, targets) and _linear(m):
-            expected[f"{PREFIX}{name}.lora_A.weight"] = (rank, m.in_features)
-            expected[f"{PREFIX}{name}.lora_B.weight"] = (m.out_features, rank)
+        shape = features(m) if _matches(name, targets) else None
+        if shape:
+            k, d, _ = shape
+            expected[f"{PREFIX}{name}.lora_A.weight"] = (rank, k)  # the same for a Conv1D
+            expected[f"{PREFIX}{name}.lora_B.weight"] = (d, rank)
     got = {key: tuple(t.shape) for key, t in tensors.items()}
     if not expected:
         raise AdapterError(f"none of the target modules {targets} is a layer of this model")

@@ -114,6 +114,7 @@ def lora_model(base: nn.Module, cfg: TrainConfig) -> tuple[nn.Module, str]:
         config = LoraConfig(
             r=cfg.rank, lora_alpha=cfg.alpha, lora_dropout=cfg.dropout,
             target_modules=list(cfg.targets), task_type="CAUSAL_LM",
+            fan_in_fan_out=lora.fan_in_fan_out(model, cfg.targets),  # GPT-2: else peft warns
         )  # fmt: skip
         peft_model = get_peft_model(model, config)
     return peft_model, "bitsandbytes NF4 + peft" if cfg.qlora else "peft"
@@ -209,7 +210,8 @@ def sample(
     top_k: int = 40,
 ) -> str:
     """Top-k sampling with an explicit generator: the same prompt and seed give the same draw
-    from the same model, so before and after differ only by the adapter."""
+    from the same model, so before and after differ only by the adapter. The end-of-text token
+    is never drawn, so both run to ``new_tokens`` (transformers' suppress_tokens)."""
     device = next(model.parameters()).device
     ids = tokenizer(prompt, return_tensors="pt")["input_ids"].to(device)  # (1, T)
     gen = torch.Generator(device=device).manual_seed(seed)
@@ -219,8 +221,10 @@ def sample(
         result = model(input_ids=step_ids, cache=cache, use_cache=True)
         cache = result.cache  # transformers 5 names the KV cache `cache` (was past_key_values)
         logits = result.logits[0, -1] / temperature  # (V,)
+        if tokenizer.eos_token_id is not None:  # the styles' texts never end: nor does ours
+            logits[tokenizer.eos_token_id] = -math.inf
         top = logits.topk(top_k)
         choice = top.indices[torch.multinomial(top.values.softmax(-1), 1, generator=gen)]
         out.append(int(choice))
         step_ids = choice.view(1, 1)
-    return prompt + tokenizer.decode(out)
+    return prompt + tokenizer.decode(out, skip_special_tokens=True)

@@ -79,6 +79,15 @@ def test_sampling_is_seeded_and_the_adapter_changes_the_text(llama, trained):
     assert a != train.sample(trained[-1].model, llama.tokenizer, prompt, seed=3, new_tokens=12)
 
 
+def test_sampling_runs_on_where_the_model_would_end_the_text(llama):
+    # the bundled model ends a story here with <|endoftext|> (p ≈ 0.9996); ours draws on
+    prompt = "At last a bear went home with the pinecone and was grateful."
+    for seed in range(3):
+        text = train.sample(llama.model, llama.tokenizer, prompt, seed, new_tokens=20)
+        new = llama.tokenizer(text[len(prompt) :], add_special_tokens=False)["input_ids"]
+        assert text.startswith(prompt) and "<|endoftext|>" not in text and len(new) >= 15
+
+
 QLORA = train.TrainConfig(steps=8, targets=("q_proj", "v_proj"), batch=4, block=32, qlora=True)
 
 
@@ -159,3 +168,11 @@ def test_the_cli_trains_and_saves_a_peft_adapter(llama, tmp_path, capsys):
     assert config["r"] == 2 and config["target_modules"] == ["q_proj"]
     assert cli.main(["--rank", "99", "--data", str(text), "--out", str(tmp_path)]) == 2
     assert "--rank must be 1-64" in capsys.readouterr().err
+    # a run cut short by its time limit says so, and still saves what it learned
+    code = cli.main(["--steps", "4", "--rank", "2", "--targets", "q_proj", "--batch", "4",
+                     "--max-seconds", "1e-9", "--data", str(text),
+                     "--out", str(tmp_path / "cut")])  # fmt: skip
+    assert code == 0 and (tmp_path / "cut" / "adapter_config.json").is_file()
+    assert "stopped at step 1 of 4: the 1e-09 s limit (--max-seconds) was reached" in (
+        capsys.readouterr().out
+    )
