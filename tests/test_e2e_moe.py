@@ -42,6 +42,9 @@ def test_a_small_capacity_drops_tokens_in_the_lab(tab):
 
 def test_training_runs_live_to_its_last_step(tab):
     tab.get_by_role("tab", name="Training: with and without the aux loss").click()
+    steps = tab.get_by_label("number input for Steps")
+    steps.fill("200")
+    steps.press("Enter")
     tab.click("#moe-train")
     summary = tab.locator("#moe-train-md")
     expect(summary).to_contain_text("Step 200 of 200", timeout=TIMEOUT_MS)
@@ -58,11 +61,11 @@ def test_stop_ends_a_training_run_early(tab):
     summary = tab.locator("#moe-train-md")
     expect(summary).to_contain_text(re.compile(r"Step \d+ of 1000"), timeout=TIMEOUT_MS)
     tab.click("#moe-stop")
+    expect(summary).to_contain_text(re.compile(r"Stopped at step \d+ of 1000"))
 
     def step_shown() -> int:  # the summary's own line, not the progress overlay over it
-        return int(re.search(r"Step (\d+) of 1000", summary.inner_text()).group(1))
+        return int(re.search(r"Stopped at step (\d+) of 1000", summary.inner_text()).group(1))
 
-    tab.wait_for_timeout(1_000)  # let a step that was already running finish
     stopped = step_shown()
     tab.wait_for_timeout(2_000)
     assert step_shown() == stopped < 1000  # nothing moves after Stop

@@ -9,7 +9,7 @@ import gradio as gr
 
 from playground import share
 from playground.inputs import MAX_SEED, guard
-from playground.ui import LATEX
+from playground.ui import LATEX, STOP, stopped
 from plugins.diffusion import text_to_image as t2i
 from plugins.diffusion import views
 from plugins.diffusion.views import (
@@ -330,7 +330,7 @@ def build() -> gr.Blocks:
             api_name="diffusion_train",
             **heavy,
         )
-        tr_stop.click(None, cancels=[training], api_visibility="private")
+        tr_stop.click(stopped, tr_status, tr_status, cancels=[training], **STOP)
         tr_sample.click(on_trained, trained, tr_points, api_visibility="private", **heavy)
 
         t2i_run.click(

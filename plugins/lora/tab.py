@@ -10,7 +10,7 @@ import gradio as gr
 
 from playground import share
 from playground.inputs import guard
-from playground.ui import LATEX
+from playground.ui import LATEX, STOP, stopped
 from plugins.lora import adapter, views
 from plugins.lora.data import PROMPTS, STYLES, style_text
 from plugins.lora.views import (
@@ -134,7 +134,7 @@ def build() -> gr.Blocks:
             train_btn = gr.Button("Train", variant="primary", elem_id="lora-train")
             stop_btn = gr.Button("Stop", variant="stop", elem_id="lora-stop")
         train_md = gr.Markdown(elem_id="lora-train-md")
-        loss_plot = gr.Plot(label="Loss", show_label=False, elem_id="lora-loss")
+        loss_plot = gr.Plot(label="Training loss: press Train", elem_id="lora-loss")
         with gr.Row():
             prompt = gr.Textbox(
                 PROMPTS[DEFAULT_PRESET], label="Prompt", lines=1, max_lines=2, scale=3,
@@ -147,7 +147,9 @@ def build() -> gr.Blocks:
 
         with gr.Tab("What changed: ΔW = B·A"):
             layer = gr.Dropdown([], label="Layer", allow_custom_value=True, elem_id="lora-layer")
-            delta_plot = gr.Plot(label="ΔW", show_label=False, elem_id="lora-delta")
+            delta_plot = gr.Plot(
+                label="ΔW = B·A of the chosen layer, after training", elem_id="lora-delta"
+            )
             delta_md = gr.Markdown(elem_id="lora-delta-md")
         with gr.Tab("Merge / unmerge"):
             merge_btn = gr.Button("Time both", elem_id="lora-merge")
@@ -173,7 +175,7 @@ def build() -> gr.Blocks:
             )
             qlora_btn = gr.Button("Train with an NF4 base", elem_id="lora-qlora")
             qlora_md = gr.Markdown(elem_id="lora-qlora-md")
-            qlora_plot = gr.Plot(label="QLoRA loss", show_label=False)
+            qlora_plot = gr.Plot(label="Training loss on the NF4 base")
             qlora_table = gr.Dataframe(
                 headers=["run", "last loss", "held-out loss", "weights held", "total held",
                          "time"],
@@ -230,7 +232,8 @@ def build() -> gr.Blocks:
             api_name="lora_qlora",
             **heavy,
         ).then(on_compare, [run_state, qlora_state], qlora_table, api_visibility="private")
-        stop_btn.click(None, cancels=[training, qtraining], api_visibility="private")
+        stop_btn.click(stopped, train_md, train_md, cancels=[training, qtraining], **STOP)
+        stop_btn.click(stopped, qlora_md, qlora_md, **STOP)
 
         gen = dict(fn=on_generate, inputs=[run_state, prompt, seed], outputs=[before, after])
         gr.on([gen_btn.click, prompt.submit], **gen, api_name="lora_generate", **heavy)

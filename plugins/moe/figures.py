@@ -197,6 +197,9 @@ def lab_load(wanted: list[int], load: list[int], capacity: int | None) -> go.Fig
     return fig
 
 
+LEGEND_EXPERTS = 16  # past this many, a legend of colours would outgrow the plot
+
+
 def training(
     shares: dict[str, list[list[float]]], imbalance: dict[str, list[float]], steps: int
 ) -> go.Figure:
@@ -221,7 +224,8 @@ def training(
                 stackgroup=f"run{col}",
                 line=dict(width=0.5, color=colours[e]),
                 name=f"expert {e}",
-                showlegend=False,
+                legendgroup=f"expert {e}",  # one legend entry hides an expert in both runs
+                showlegend=col == 1 and experts <= LEGEND_EXPERTS,
                 hovertemplate=f"expert {e}: %{{y:.1%}} at step %{{x}}<extra></extra>",
                 row=1,
                 col=col,

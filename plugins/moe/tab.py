@@ -10,9 +10,10 @@ import gradio as gr
 
 from playground import share
 from playground.inputs import guard
-from playground.ui import LATEX
+from playground.ui import LATEX, STOP, stopped
 from plugins.moe import reproduce, views
 from plugins.moe.views import (
+    DEFAULT_STEPS,
     MAX_AUX,
     MAX_CAPACITY,
     MAX_EXPERTS,
@@ -148,7 +149,7 @@ def build() -> gr.Blocks:
             with gr.Row():
                 t_experts = _slider(MIN_EXPERTS, MAX_EXPERTS, 8, 1, "Experts E")
                 t_k = _slider(MIN_K, MAX_K, 2, 1, "k")
-                t_steps = _slider(MIN_STEPS, MAX_STEPS, 200, 10, "Steps")
+                t_steps = _slider(MIN_STEPS, MAX_STEPS, DEFAULT_STEPS, 10, "Steps")
                 t_aux = _slider(0.01, MAX_AUX, 0.05, 0.01, "Aux-loss weight")
                 t_seed = gr.Number(0, label="Seed")
             with gr.Row():
@@ -212,5 +213,5 @@ def build() -> gr.Blocks:
             api_name="moe_train",
             concurrency_id=CONCURRENCY,
         )
-        stop_btn.click(None, cancels=[training], api_visibility="private")
+        stop_btn.click(stopped, train_md, train_md, cancels=[training], **STOP)
     return tab

@@ -9,7 +9,7 @@ import gradio as gr
 
 from playground import share
 from playground.inputs import guard
-from playground.ui import LATEX
+from playground.ui import LATEX, STOP, stopped
 from plugins.quantization import runs, views
 from plugins.quantization.limits import CALIBRATION_SOURCES, FORMATS, GRANULARITIES
 from plugins.quantization.runs import HEADERS
@@ -245,7 +245,7 @@ def build() -> gr.Blocks:
             api_name="quantization_qat",
             concurrency_id=CONCURRENCY,
         )
-        stop_btn.click(None, cancels=[training], api_visibility="private")
+        stop_btn.click(stopped, qat_md, qat_md, cancels=[training], **STOP)
 
         out_run = dict(
             fn=on_outliers,

@@ -31,7 +31,8 @@ def registry():
         ({3: 0}, "from 1 to 4"),
         ({3: 5}, "from 1 to 4"),
         ({2: 2, 3: 3}, "more than the 2 experts"),
-        ({4: 0}, "above 0 and at most 16"),
+        ({4: 0}, "above 0 and at most 4"),
+        ({4: 4.5}, "above 0 and at most 4"),
         ({4: -1}, "above 0"),
         ({4: float("nan")}, "above 0"),
         ({5: 2.5}, "from 0 to 2"),
@@ -53,7 +54,7 @@ def test_the_lab_shows_its_drops_and_loss():
     # near-identical tokens all pick the same two experts: 8 seats each, 48 of 64 dropped
     assert "**dropped**: 48 of 64 choices" in md and len(rows) == 48
     assert all(row[2] in (1, 5) for row in rows)
-    _, _, _, none = tab.on_lab("near-identical", 32, 8, 2, 16.0, 0.0, 0)
+    _, _, _, none = tab.on_lab("near-identical", 32, 8, 2, 4.0, 0.0, 0)  # C = 32: room for all
     assert none == []
     md_random, *_ = tab.on_lab("random", 256, 8, 2, 1.25, 0.0, 0)
     assert "Load-balancing loss" in md_random and "max / mean" in md_random
@@ -102,8 +103,8 @@ def test_training_collapses_without_the_aux_loss_and_stays_even_with_it(monkeypa
 @pytest.mark.parametrize(
     ("args", "message"),
     [
-        ((8, 2, 5, 0.05, 0), "from 10 to 1,000"),
-        ((8, 2, 1001, 0.05, 0), "from 10 to 1,000"),
+        ((8, 2, 5, 0.05, 0), "from 10 to 5,000"),
+        ((8, 2, 5001, 0.05, 0), "from 10 to 5,000"),
         ((8, 2, 100, 0, 0), "above 0"),
         ((8, 9, 100, 0.05, 0), "from 1 to 4"),
         ((8, 2, 100, float("nan"), 0), "from 0 to 1"),
