@@ -6,12 +6,29 @@ the FFN is about 2/3 of the block, and every parameter works on every token. A s
 mixture-of-experts block keeps several FFNs and routes each token to top-k of them, so only
 those experts' parameters are *active* per token.
 
-FLOPs count 2 per multiply-add of a matrix product (the 2N of Kaplan et al.), plus the
-attention scores q·k and the weighted sum of values, 2 · context · d_attn each per layer;
-norms, softmax and biases are a rounding error next to these and are left out.
+Forward FLOPs per token, two ways. Both count a multiply-add as 2 FLOPs and leave out biases,
+norms and the FFN's nonlinearity; n_ctx is the sequence length, d_attn = heads · head_dim.
 
-References: Kaplan et al., "Scaling Laws for Neural Language Models" (2020), Table 1;
-Hoffmann et al., "Training Compute-Optimal Large Language Models" (2022), Appendix F.
+- Kaplan et al., "Scaling Laws for Neural Language Models" (2020), Table 1:
+  C_forward = 2N + 2 · n_layer · n_ctx · d_attn. N counts the non-embedding weight matrices
+  only, 2 · d_model · n_layer · (2 d_attn + d_ff) for their shape (85 M of GPT-2 small's 124 M);
+  the table's embedding (4 d_model) and unembedding (2 d_model n_vocab) rows are outside this
+  total.
+- Hoffmann et al., "Training Compute-Optimal Large Language Models" (2022), Appendix F, counts
+  each operation of a sequence of n_ctx tokens; divided by n_ctx: the embedding as a one-hot
+  product, 2 · n_vocab · d_model; per layer the q, k, v projections 2 · 3 · d_model · d_attn,
+  the scores q·k 2 · n_ctx · d_attn, the softmax 3 · heads · n_ctx, the weighted sum of values
+  2 · n_ctx · d_attn, the output projection 2 · d_attn · d_model and the FFN
+  2 · 2 · d_model · d_ff; then the logits 2 · d_model · n_vocab. The per-component FLOPs
+  follow this one, as printed (nanoGPT's scaling_laws notebook reports that the authors' own
+  tables drop the embedding and logits terms). Its q·k and values, 4 · n_ctx · d_attn, are
+  twice Kaplan's context term.
+
+Both papers' models have full multi-head attention and a two-matrix FFN. Beyond them we count
+what the matrices are: grouped-query k and v projections are d_model · kv_heads · head_dim, a
+SwiGLU FFN has three matrices, an MoE token runs only its active experts plus the router
+(2 · d_model · experts); BERT's pooler runs once per sequence, on [CLS], and is in neither count.
+
 Presets follow the published configs: openai-community/gpt2, meta-llama/Llama-2-7b-hf,
 mistralai/Mixtral-8x7B-v0.1.
 """
@@ -71,16 +88,18 @@ class Component:
     name: str
     params: int  # stored
     active: int  # used for one token
-    flops: int  # forward FLOPs for one token
+    flops: int  # forward FLOPs for one token, as Hoffmann et al. Appendix F counts them
 
 
 @dataclass(frozen=True)
 class Breakdown:
     arch: Architecture
-    context: int
+    context: int  # n_ctx, the sequence length the FLOPs are counted at
     components: list[Component]
     block_params: int  # one transformer block: attention + FFN (+ router) + its norms
     block_ffn_params: int  # of which the FFN (all experts)
+    non_embedding: int  # Kaplan's N: the weight matrices of the blocks one token uses
+    kaplan_flops: int  # Kaplan's C_forward = 2N + 2 · n_layer · n_ctx · d_attn
 
     @property
     def total(self) -> int:
@@ -92,6 +111,7 @@ class Breakdown:
 
     @property
     def flops(self) -> int:
+        """Forward FLOPs per token as Hoffmann et al. (Chinchilla) Appendix F counts them."""
         return sum(c.flops for c in self.components)
 
 
@@ -129,10 +149,11 @@ def from_config(config: Any, name: str = "") -> Architecture:
 
 
 def breakdown(arch: Architecture, context: int | None = None) -> Breakdown:
-    """Parameters per component, and the FLOPs one token costs at ``context`` earlier tokens."""
+    """Parameters per component, and the forward FLOPs per token of a sequence of ``context``
+    tokens, counted both ways (see the module docstring)."""
     context = arch.context if context is None else context
     a, d, n = arch, arch.d_model, arch.layers
-    d_q, d_kv = a.heads * a.head_dim, a.kv_heads * a.head_dim
+    d_q, d_kv = a.heads * a.head_dim, a.kv_heads * a.head_dim  # d_q is the papers' d_attn
     bias = int(a.bias)
 
     embed = a.vocab * d + a.positions * d + a.token_types * d
@@ -148,27 +169,30 @@ def breakdown(arch: Architecture, context: int | None = None) -> Breakdown:
     unembed = a.vocab * d if a.lm_head and not a.tied else 0
     pooler = d * d + d if a.pooler else 0
 
-    share = a.active_experts / a.experts
-    scores = 2 * 2 * context * d_q  # q·k for every earlier token, then the weighted sum of v
+    # Chinchilla, per layer: q·k and the weighted sum of v over all n_ctx keys, and the softmax
+    mixing = 2 * 2 * context * d_q + 3 * a.heads * context
+    logits = 2 * d * a.vocab if a.lm_head else 0  # even when it reuses the embedding matrix
     components = [
-        Component("embeddings", embed, embed, 0),  # a lookup, not a product
-        Component("attention", n * attn, n * attn, n * (2 * attn_w + scores)),
+        Component("embeddings", embed, embed, 2 * a.vocab * d),  # the one-hot product
+        Component("attention", n * attn, n * attn, n * (2 * attn_w + mixing)),
         Component(
             "FFN",
             n * a.experts * expert,
-            round(n * a.experts * expert * share),
-            round(n * a.experts * 2 * expert_w * share),
+            n * a.active_experts * expert,
+            n * a.active_experts * 2 * expert_w,
         ),
         Component("router", n * router, n * router, n * 2 * router),
         Component("norms", n * block_norms + final_norm, n * block_norms + final_norm, 0),
-        # the unembedding costs 2·d·V per token even when it reuses the embedding matrix
-        Component("unembedding", unembed, unembed, 2 * a.vocab * d if a.lm_head else 0),
-        Component("pooler", pooler, pooler, 2 * d * d if a.pooler else 0),
+        Component("unembedding", unembed, unembed, logits),
+        Component("pooler", pooler, pooler, 0),  # once per sequence, not per token
     ]
+    non_embedding = n * (attn_w + a.active_experts * expert_w + router)
     return Breakdown(
         a,
         context,
         [c for c in components if c.params or c.flops],
         attn + a.experts * expert + router + block_norms,
         a.experts * expert,
+        non_embedding,
+        2 * non_embedding + 2 * n * context * d_q,
     )

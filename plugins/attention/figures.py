@@ -252,7 +252,10 @@ def anatomy_bars(rows: list[tuple[str, int, int, int]], title: str) -> go.Figure
         rows=1,
         cols=2,
         horizontal_spacing=0.15,
-        subplot_titles=("parameters (stored vs active per token)", "forward FLOPs per token"),
+        subplot_titles=(
+            "parameters (stored vs active per token)",
+            "forward FLOPs per token (Chinchilla, Appendix F)",
+        ),
     )
     fig.add_bar(x=names, y=[r[1] for r in rows], name="stored", marker_color=MUTED, row=1, col=1)
     fig.add_bar(x=names, y=[r[2] for r in rows], name="active", marker_color=ACCENT, row=1, col=1)

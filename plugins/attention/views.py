@@ -291,7 +291,7 @@ def _counted(n: int) -> str:
 
 @dataclass(frozen=True)
 class Anatomy(Result):
-    md: str  # Markdown: dense or sparse, the FFN's share, FLOPs per token
+    md: str  # Markdown: dense or sparse, the FFN's share, FLOPs per token counted both ways
     plot: Any  # plotly: parameters and FLOPs per component
     table: list[list]  # one row per component, then the total
 
@@ -340,9 +340,16 @@ def anatomy(choice: str, context: Any) -> Anatomy:
     md = (
         f"**{arch.name}** is {use}. In one block the FFN holds "
         f"**{b.block_ffn_params / b.block_params:.1%}** of the parameters "
-        f"({b.block_ffn_params:,} of {b.block_params:,}); {share}. "
-        f"A forward pass costs **{b.flops / 1e9:.3g} GFLOPs per token** at context {int(ctx):,} "
-        f"(≈ 2 × active matrix parameters, plus the attention scores).{check}"
+        f"({b.block_ffn_params:,} of {b.block_params:,}); {share}."
+        f"{check}\n\nForward FLOPs per token at context n_ctx = {int(ctx):,}, two ways. "
+        f"**{b.flops / 1e9:.3g} GFLOPs** as Hoffmann et al. (2022, Chinchilla) Appendix F "
+        "counts each operation, as the table and chart do: 2 per multiply-add of every matrix "
+        "product, the embedding lookup counted as a one-hot product, q·k and the weighted sum "
+        "of values over all n_ctx keys, the softmax and the logits. "
+        f"**{b.kaplan_flops / 1e9:.3g} GFLOPs** as Kaplan et al. (2020) Table 1 counts: "
+        f"C = 2N + 2·n_layer·n_ctx·d_attn, where N = {_counted(b.non_embedding)} are the "
+        "non-embedding weights a token uses; it leaves out the embedding and the logits and "
+        "its context term is half of Chinchilla's."
     )
     bars = [(c.name, c.params, c.active, c.flops) for c in b.components]
     return Anatomy(md, figures.anatomy_bars(bars, arch.name), rows)

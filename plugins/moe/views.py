@@ -215,8 +215,9 @@ def compare(prompt: str, new_tokens: Any) -> Compared:
     note = (
         f"The MoE stores **{ratio:.1f}×** the dense model's parameters but uses about the same "
         "per token: each token runs 2 of 8 experts whose FFN is half as wide as the dense one's. "
-        f"FLOPs per token count the matrix products at a {FLOPS_CONTEXT}-token context "
-        f"(`plugins.attention.anatomy`). Perplexity and entropy are measured on the same "
+        f"FLOPs per token are the forward pass's at a {FLOPS_CONTEXT}-token context, counted as "
+        "Chinchilla's Appendix F does (matrix products, embedding, softmax; "
+        "`plugins.attention.anatomy`). Perplexity and entropy are measured on the same "
         f"held-out text ({_eval(MOE_ID)['tokens']:,} tokens, from each model's eval.json); "
         "both models saw the same batches for the same steps.\n\n" + "\n\n".join(samples)
     )

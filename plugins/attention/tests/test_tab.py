@@ -102,6 +102,8 @@ def test_anatomy_checks_bundled_models_against_their_weights():
     assert rows[-1][1] == "6,102,720"
     md, _, rows = tab.on_anatomy("GPT-2 small", 1024)
     assert rows[-1][1] == "124,439,808" and "66.6%" in md
+    assert "**0.362 GFLOPs** as Hoffmann" in md and "**0.189 GFLOPs** as Kaplan" in md
+    assert rows[-1][3] == "362,449,920"  # the table counts as Chinchilla's Appendix F does
     with pytest.raises(gr.Error, match="whole number from 1"):
         tab.on_anatomy("GPT-2 small", 0)
 

@@ -23,9 +23,67 @@ def test_similarities_match_sentence_transformers(seed):
     torch.testing.assert_close(em.cos_sim(a, b), util.cos_sim(a, b))
     torch.testing.assert_close(em.dot_score(a, b), util.dot_score(a, b))
     torch.testing.assert_close(em.euclidean_distance(a, b), -util.euclidean_sim(a, b))
-    torch.testing.assert_close(em.euclidean_distance(a, b), torch.cdist(a, b), rtol=1e-4, atol=1e-4)
     torch.testing.assert_close(em.cos_sim(a[0], b[0])[0, 0], F.cosine_similarity(a[0], b[0], 0))
     torch.testing.assert_close(em.normalize(a), F.normalize(a, dim=-1))
+
+
+# torch.cdist subtracts first only when told to: past 25 rows it defaults to the matrix-product
+# shortcut that euclidean_distance avoids (so does util.euclidean_sim, which calls cdist).
+EXACT = "donot_use_mm_for_euclid_dist"
+
+
+@pytest.mark.parametrize("seed", SEEDS)
+@pytest.mark.parametrize("scale", [1.0, 10.0])
+def test_euclidean_distance_matches_cdist_and_is_zero_to_itself(seed, scale):
+    a = rand(seed, 40, 384) * scale
+    corpus = torch.cat([rand(seed + 100, 3000, 384) * scale, a])  # a's rows last
+    ours = em.euclidean_distance(a, corpus)  # (40, 3040)
+    torch.testing.assert_close(ours, torch.cdist(a, corpus, compute_mode=EXACT))
+    assert torch.equal(ours[:, 3000:].diagonal(), torch.zeros(40))
+    assert torch.equal(em.similarity(a, a, "euclidean").diagonal(), torch.zeros(40))
+
+
+def test_euclidean_distance_in_blocks_equals_one_block(monkeypatch):
+    a, b = rand(0, 9, 64), rand(1, 30, 64)
+    whole = em.euclidean_distance(a, b)
+    monkeypatch.setattr(em, "DIFFERENCE_BUDGET", 2 * b.numel())  # blocks of 2, 2, 2, 2, 1 rows
+    assert torch.equal(em.euclidean_distance(a, b), whole)
+
+
+def test_euclidean_distance_of_zeros_and_identical_vectors():
+    zeros, v = torch.zeros(3, 8), rand(2, 8)
+    assert torch.equal(em.euclidean_distance(zeros, zeros), torch.zeros(3, 3))
+    assert em.euclidean_distance(torch.zeros(2), torch.tensor([3.0, 4.0])).item() == 5.0
+    assert torch.equal(em.euclidean_distance(v, v.repeat(4, 1)), torch.zeros(1, 4))
+
+
+# Inputs and expected values from sentence-transformers tests/util/test_similarity.py.
+def test_upstream_euclidean_cases():
+    a, b = torch.tensor([[1.0, 0.0], [0.0, 1.0]]), torch.tensor([[0.0, 0.0], [0.0, 1.0]])
+    root2 = 2**0.5
+    torch.testing.assert_close(em.euclidean_distance(a, b), torch.tensor([[1.0, root2], [1.0, 0]]))
+    pairs = em.euclidean_distance(torch.tensor([[1.0, 0.0], [1.0, 1.0]]), torch.zeros(2, 2))
+    torch.testing.assert_close(pairs.diagonal(), torch.tensor([1.0, root2]))  # pairwise_euclidean
+
+
+def test_upstream_dot_and_cosine_cases():
+    a, b = torch.tensor([[1.0, 0.0]]), torch.tensor([[1.0, 0.0], [0.0, 1.0], [-1.0, 0.0]])
+    expected = torch.tensor([[1.0, 0.0, -1.0]])
+    torch.testing.assert_close(em.cos_sim(a, b), expected)
+    torch.testing.assert_close(em.dot_score(a, b), expected)
+    paired = a.repeat(3, 1)  # pairwise_cos_sim / pairwise_dot_score: row i against row i
+    torch.testing.assert_close(em.cos_sim(paired, b).diagonal(), expected[0])
+    torch.testing.assert_close(em.dot_score(paired, b).diagonal(), expected[0])
+
+
+def test_upstream_semantic_search_case():
+    """Shapes, dtype and chunk sizes from sentence-transformers tests/util/test_retrieval.py."""
+    query, corpus = rand(7, 20, 100, dtype=torch.float64), rand(8, 1000, 100, dtype=torch.float64)
+    scores, ids = em.top_k(query, corpus, 10)
+    found = util.semantic_search(query, corpus, top_k=10, query_chunk_size=5, corpus_chunk_size=17)
+    assert ids.tolist() == [[h["corpus_id"] for h in hits] for hits in found]
+    ref_scores = torch.tensor([[h["score"] for h in hits] for hits in found], dtype=torch.float64)
+    torch.testing.assert_close(scores, ref_scores)
 
 
 @pytest.mark.parametrize("measure", em.MEASURES)
