@@ -124,7 +124,8 @@ def build() -> gr.Blocks:
                     label="Memory to fine-tune, computed from the shapes",
                     interactive=False, elem_id="lora-memory",
                 )  # fmt: skip
-                cmd = gr.Code(label="The same run, headless", language="shell", elem_id="lora-cmd")
+                # plain: Gradio's shell colours are Nord's, made for a dark page (1.6:1 here)
+                cmd = gr.Code(label="The same run, headless", language=None, elem_id="lora-cmd")
         text = gr.Textbox(
             style_text(DEFAULT_PRESET), label="Text in the style to learn", lines=4, max_lines=8,
             max_length=MAX_TEXT_BYTES, elem_id="lora-text",
