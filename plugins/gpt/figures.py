@@ -18,6 +18,11 @@ def _layout(title: str, height: int = 340, **axes) -> dict:
     return plots.layout(title, height, bottom=90, bargap=0.15, **axes)
 
 
+# every candidate labelled (plotly drops every other one when crowded), small enough that 20
+# fit side by side on a phone
+TOKENS_AXIS = dict(dtick=1, tickfont=dict(size=10))
+
+
 def distribution(
     labels: list[str], raw: list[float], kept: list[float], chosen: int | None, title: str
 ) -> go.Figure:
@@ -39,7 +44,7 @@ def distribution(
         marker=dict(symbol="diamond", size=9, color=INK),
         hovertemplate="%{x}: drawn with p = %{y:.2%}<extra></extra>",
     )
-    layout = _layout(title, yaxis=dict(tickformat=".1%", rangemode="tozero"))
+    layout = _layout(title, xaxis=TOKENS_AXIS, yaxis=dict(tickformat=".1%", rangemode="tozero"))
     return go.Figure(data=[bars, after], layout=layout)
 
 
@@ -56,6 +61,7 @@ def histogram(labels: list[str], exact: list[float], counts: list[int], draws: i
     ]
     layout = _layout(
         f"How often each token is picked in {draws:,} draws",
+        xaxis=TOKENS_AXIS,
         yaxis=dict(tickformat=".1%", rangemode="tozero"),
     )
     return go.Figure(data=data, layout=layout)
