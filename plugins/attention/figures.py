@@ -7,6 +7,7 @@ subplots and megabytes of JSON); one head opened large is an interactive plotly 
 from __future__ import annotations
 
 import itertools
+import math
 
 import numpy as np
 import plotly.graph_objects as go
@@ -17,6 +18,7 @@ ACCENT = "#4f46e5"
 HIGHLIGHT = "#f59e0b"
 MUTED = "#94a3b8"
 TEMPLATE = "plotly_white"
+LINE_PX = 15  # the height of an 11 px label's box, about
 SCALE = [[0.0, "#ffffff"], [0.5, "#818cf8"], [1.0, "#1e1b4b"]]
 
 CELL, GAP, LEFT, TOP = 56, 4, 30, 18  # grid geometry in pixels: one map, the gap, the labels
@@ -72,8 +74,18 @@ def grid_cell(x: float, y: float) -> tuple[int, int] | None:
     return None
 
 
-def _ticks(tokens: list[str]) -> dict:
-    return dict(tickvals=list(range(len(tokens))), ticktext=tokens, tickfont=dict(size=10))
+def _token_axis(tokens: list[str], **extra) -> dict:
+    """An axis of positions 0…T−1 labelled with their tokens. A category axis: Plotly shows
+    every k-th label when the labels would touch (a phone's width, a long text), which fixed
+    tickvals never do; labelalias names each position by its token (tokens repeat, so they
+    cannot be the categories). Escaped, since Plotly reads tick text as HTML ("<s>")."""
+    escaped = [t.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;") for t in tokens]
+    return dict(
+        type="category",
+        labelalias={str(i): t for i, t in enumerate(escaped)},
+        tickfont=dict(size=10),
+        **extra,
+    )
 
 
 def heatmap(weights: np.ndarray, tokens: list[str], title: str) -> go.Figure:
@@ -89,15 +101,19 @@ def heatmap(weights: np.ndarray, tokens: list[str], title: str) -> go.Figure:
             colorscale=SCALE,
             zmin=0,
             zmax=1,
-            colorbar=dict(title="weight", thickness=12),
+            # the title beside the bar, not over its top tick
+            colorbar=dict(title=dict(text="weight", side="right"), thickness=12),
             hovertemplate="%{customdata}: %{z:.4f}<extra></extra>",
         )
     )
-    side = min(720, 260 + 9 * t)
-    fig.update_xaxes(title_text="key (attended to)", **_ticks(tokens), tickangle=-60)
-    fig.update_yaxes(title_text="query (attending)", **_ticks(tokens), autorange="reversed")
+    # 16 px a row: every query's label fits up to ~45 tokens; past that Plotly thins them.
+    fig.update_xaxes(**_token_axis(tokens, title_text="key (attended to)", tickangle=-90))
+    fig.update_yaxes(**_token_axis(tokens, title_text="query (attending)", autorange="reversed"))
     fig.update_layout(
-        title=title, height=side, margin=dict(l=60, r=20, t=50, b=60), template=TEMPLATE
+        title=title,
+        height=min(900, 170 + 16 * t),
+        margin=dict(l=60, r=20, t=50, b=60),
+        template=TEMPLATE,
     )
     return fig
 
@@ -126,23 +142,32 @@ def lines(weights: np.ndarray, tokens: list[str], threshold: float, query: int) 
                     hoverinfo="skip",
                     showlegend=False,
                 )
-    for x, anchor in ((0, "right"), (1, "left")):
+    height, margin = min(900, 200 + 14 * t), dict(l=10, r=10, t=60, b=10)
+    # every k-th token named when rows are closer than a label is tall; hover names them all
+    every = max(1, math.ceil(LINE_PX / ((height - margin["t"] - margin["b"]) / t)))
+    names = [token if i % every == 0 else "" for i, token in enumerate(tokens)]
+    for x, side in ((0, "left"), (1, "right")):  # the labels outside the links
         fig.add_scatter(
             x=[x] * t,
             y=list(range(t)),
             mode="markers+text",
-            text=tokens,
-            textposition=f"middle {anchor}",
+            text=names,
+            customdata=tokens,
+            textposition=f"middle {side}",
+            textfont=dict(size=11),
             marker=dict(size=5, color=MUTED),
-            hoverinfo="skip",
+            hovertemplate="%{y}: %{customdata}<extra></extra>",
             showlegend=False,
         )
-    fig.update_xaxes(visible=False, range=[-0.6, 1.6])
+    fig.update_xaxes(visible=False, range=[-0.7, 1.7])
     fig.update_yaxes(visible=False, autorange="reversed")
     fig.update_layout(
-        title=f"Links with weight ≥ {threshold:g} (query on the left, key on the right)",
-        height=min(900, 200 + 14 * t),
-        margin=dict(l=10, r=10, t=50, b=10),
+        title=dict(
+            text=f"Links with weight ≥ {threshold:g}<br>"
+            "<sup>query on the left, key on the right</sup>"
+        ),
+        height=height,
+        margin=margin,
         template=TEMPLATE,
     )
     return fig
@@ -157,19 +182,33 @@ def vectors(
         cols=2,
         row_heights=[0.12, 0.88],
         vertical_spacing=0.08,
-        horizontal_spacing=0.1,
-        subplot_titles=("query q", "output Σ w·v", "keys k_j", "values v_j"),
+        horizontal_spacing=0.05,
+        subplot_titles=(
+            "query q",
+            "output z = Σ w·v",
+            "keys k<sub>j</sub>",
+            "values v<sub>j</sub>",
+        ),
     )
     bound = float(max(np.abs(keys).max(), np.abs(values).max(), np.abs(query).max(), 1e-6))
     style = dict(colorscale="RdBu", zmid=0, zmin=-bound, zmax=bound, showscale=False)
     for z, row, col in ((query[None], 1, 1), (output[None], 1, 2), (keys, 2, 1), (values, 2, 2)):
-        fig.add_heatmap(z=z, row=row, col=col, hovertemplate="%{z:.4f}<extra></extra>", **style)
+        rows = list(range(len(z)))  # positions, for the token axis (a category axis needs them)
+        fig.add_heatmap(
+            z=z, y=rows, row=row, col=col, hovertemplate="%{z:.4f}<extra></extra>", **style
+        )
     for col in (1, 2):
-        fig.update_yaxes(**_ticks(tokens), autorange="reversed", row=2, col=col)
+        # the values' rows are the keys' tokens: named once, on the left
+        fig.update_yaxes(**_token_axis(tokens, autorange="reversed", showticklabels=col == 1),
+                         row=2, col=col)  # fmt: skip
         fig.update_yaxes(showticklabels=False, row=1, col=col)
+        # one row of numbers: its dimensions are the columns of the map under it
+        fig.update_xaxes(showticklabels=False, row=1, col=col)
+        fig.update_xaxes(title_text="dimension", title_standoff=4, row=2, col=col)
+    fig.update_annotations(font_size=14)
     fig.update_layout(
-        height=min(760, 240 + 11 * len(tokens)),
-        margin=dict(l=60, r=20, t=40, b=30),
+        height=min(760, 260 + 11 * len(tokens)),
+        margin=dict(l=60, r=20, t=40, b=50),
         template=TEMPLATE,
     )
     return fig
@@ -184,39 +223,40 @@ def scores_and_weights(
         cols=1,
         shared_xaxes=True,
         vertical_spacing=0.12,
-        subplot_titles=(
-            "scores q·k / √d (grey: hidden by a causal mask)",
-            "softmax weights (sum 1)",
-        ),
+        subplot_titles=("scores q·k / √d (grey: masked)", "softmax weights (sum 1)"),
     )
     x = list(range(len(tokens)))
     colours = [ACCENT if ok else MUTED for ok in allowed]
     fig.add_bar(x=x, y=scaled, marker_color=colours, row=1, col=1, showlegend=False)
     fig.add_bar(x=x, y=weights, marker_color=HIGHLIGHT, row=2, col=1, showlegend=False)
-    fig.update_xaxes(**_ticks(tokens), tickangle=-60, row=2, col=1)
+    fig.update_xaxes(**_token_axis(tokens, tickangle=-90))
     fig.update_yaxes(range=[0, 1.05], row=2, col=1)
-    fig.update_layout(height=420, margin=dict(l=40, r=20, t=40, b=60), template=TEMPLATE)
+    fig.update_layout(height=440, margin=dict(l=40, r=20, t=40, b=60), template=TEMPLATE)
     return fig
 
 
 def small_heatmap(weights: np.ndarray, tokens: list[str]) -> go.Figure:
     """The playground head's weights, with the numbers written in."""
+    t = len(tokens)
     fig = go.Figure(
         go.Heatmap(
             z=weights,
-            x=tokens,
-            y=tokens,
+            x=list(range(t)),
+            y=list(range(t)),
+            customdata=[[f"{tokens[i]} → {tokens[j]}" for j in range(t)] for i in range(t)],
             colorscale=SCALE,
             zmin=0,
             zmax=1,
+            colorbar=dict(title=dict(text="weight", side="right"), thickness=12),
             text=[[f"{w:.2f}" for w in row] for row in weights],
             texttemplate="%{text}",
-            hovertemplate="%{y} → %{x}: %{z:.4f}<extra></extra>",
+            hovertemplate="%{customdata}: %{z:.4f}<extra></extra>",
         )
     )
-    fig.update_xaxes(title_text="key", type="category")
-    fig.update_yaxes(title_text="query", type="category", autorange="reversed")
-    fig.update_layout(height=360, margin=dict(l=60, r=20, t=20, b=50), template=TEMPLATE)
+    fig.update_xaxes(**_token_axis(tokens, title_text="key"))
+    fig.update_yaxes(**_token_axis(tokens, title_text="query", autorange="reversed"))
+    # room on top for the Gradio label, which sits over the figure's top left corner
+    fig.update_layout(height=380, margin=dict(l=60, r=20, t=45, b=50), template=TEMPLATE)
     return fig
 
 
@@ -241,31 +281,40 @@ def similarity_curve(positions: list[int], sims: list[float], anchor: int) -> go
     fig.add_vline(x=anchor, line_dash="dash", line_color=HIGHLIGHT)
     fig.update_xaxes(title_text="position")
     fig.update_yaxes(title_text=f"cosine with position {anchor}'s embedding")
-    fig.update_layout(height=320, margin=dict(l=50, r=20, t=30, b=40), template=TEMPLATE)
+    fig.update_layout(height=330, margin=dict(l=50, r=20, t=45, b=40), template=TEMPLATE)
     return fig
 
 
 def anatomy_bars(rows: list[tuple[str, int, int, int]], title: str) -> go.Figure:
-    """Stored vs active parameters and FLOPs per token, per component."""
+    """Stored vs active parameters and FLOPs per token, per component: one above the other, as
+    horizontal bars, so the component names read across at any width. The first title's
+    coloured words stand for a legend."""
     names = [r[0] for r in rows]
     fig = make_subplots(
-        rows=1,
-        cols=2,
-        horizontal_spacing=0.15,
+        rows=2,
+        cols=1,
+        vertical_spacing=0.16,
         subplot_titles=(
-            "parameters (stored vs active per token)",
-            "forward FLOPs per token (Chinchilla, Appendix F)",
+            f"parameters: <span style='color:{MUTED}'>stored</span> vs "
+            f"<span style='color:{ACCENT}'>active per token</span>",
+            "forward FLOPs per token (Chinchilla, App. F)",
         ),
     )
-    fig.add_bar(x=names, y=[r[1] for r in rows], name="stored", marker_color=MUTED, row=1, col=1)
-    fig.add_bar(x=names, y=[r[2] for r in rows], name="active", marker_color=ACCENT, row=1, col=1)
-    fig.add_bar(x=names, y=[r[3] for r in rows], name="FLOPs", marker_color=HIGHLIGHT, row=1, col=2)
+    bars = [("stored", 1, MUTED, 1), ("active", 2, ACCENT, 1), ("FLOPs", 3, HIGHLIGHT, 2)]
+    for name, column, colour, row in bars:
+        fig.add_bar(
+            y=names, x=[r[column] for r in rows], name=name, orientation="h", marker_color=colour,
+            hovertemplate=f"%{{y}}: %{{x:,}} {name}<extra></extra>", row=row, col=1,
+        )  # fmt: skip
+    fig.update_yaxes(autorange="reversed")  # the components in the table's order
+    # the titles from the figure's left edge, as the y labels leave the plot a phone's half
+    fig.update_annotations(font_size=13, x=0, xanchor="left", xshift=-80)
     fig.update_layout(
         title=title,
         barmode="group",
-        height=360,
-        margin=dict(l=50, r=20, t=70, b=40),
+        height=520,
+        margin=dict(l=90, r=20, t=70, b=30),
         template=TEMPLATE,
-        legend=dict(orientation="h", y=-0.2, x=0),
+        showlegend=False,
     )
     return fig

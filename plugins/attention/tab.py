@@ -57,9 +57,10 @@ def build() -> gr.Blocks:
                 elem_id="attention-text",
                 info=f"press Enter; at most {MAX_TOKENS} tokens are shown",
                 max_length=MAX_TEXT_CHARS,
-                scale=3,
+                scale=2,
             )
-            model = gr.Dropdown(models, value="minilm", label="Model", scale=1)
+            # wide enough for "MiniLM: bidirectional encoder (bundled)"; on a phone, its own row
+            model = gr.Dropdown(models, value="minilm", label="Model", scale=1, min_width=340)
         status = gr.Markdown(elem_id="attention-status")
 
         with gr.Tab("Model view: every head"):

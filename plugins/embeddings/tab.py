@@ -135,7 +135,8 @@ def build() -> gr.Blocks:
                 word_map = gr.Plot(label="The words in 2-D", elem_id="embeddings-map")
             with gr.Column():
                 dot_text = gr.Markdown(elem_id="embeddings-dot", latex_delimiters=LATEX)
-                products = gr.Plot(label="The products that add up to the dot product")
+                # one line on a phone too, where the label sits over the figure's title
+                products = gr.Plot(label="The dot product, term by term")
 
         gr.Markdown("### Sentence similarity")
         with gr.Row():

@@ -14,10 +14,15 @@ from playground.plots import ACCENT, INK
 GRID_LINE = "rgba(245, 158, 11, 0.55)"  # the quantization levels, amber over the histogram
 WARN = "#dc2626"
 MAX_LEVEL_LINES = 64  # more lines than this read as a solid band: thin them out
+# A legend under the x axis's title, from the figure's bottom edge: on a phone its entries
+# wrap to rows there, where over the plot they would run into the title.
+_BELOW = dict(orientation="h", yref="container", y=0, yanchor="bottom", x=0, xanchor="left")
 
 
 def _layout(title: str, height: int = 340, **axes) -> dict:
-    return plots.layout(title, height, bargap=0.05, **axes)
+    layout = plots.layout(title, height, bargap=0.05, **axes)
+    layout["title"]["font"] = dict(size=14)  # a title fits a phone's width at 14 px
+    return layout
 
 
 def histogram(values: np.ndarray, levels: np.ndarray, label: str) -> go.Figure:
@@ -29,7 +34,7 @@ def histogram(values: np.ndarray, levels: np.ndarray, label: str) -> go.Figure:
         y=counts,
         width=edges[1] - edges[0],
         marker_color=ACCENT,
-        name="weights",
+        name="weights per bin",
         hovertemplate="w ≈ %{x:.4f}: %{y} weights<extra></extra>",
     )
     shown = levels[(levels >= -top) & (levels <= top)]
@@ -46,8 +51,15 @@ def histogram(values: np.ndarray, levels: np.ndarray, label: str) -> go.Figure:
         name=f"{len(levels)} levels" + (f" (1 in {step} shown)" if step > 1 else ""),
         hoverinfo="skip",
     )
-    title = f"Weights and the {label} grid of the block with the largest |w|"
-    layout = _layout(title, yaxis=dict(type="log", title="weights"), xaxis=dict(title="w"))
+    # Short lines, for a phone's width: the scheme under the title, the block under the axis.
+    layout = _layout(
+        f"Weights and the grid they round to<br><sup>{label}</sup>",
+        height=380,
+        bottom=90,
+        yaxis=dict(type="log", title="count of weights", dtick=1),  # 1, 10, 100: no 2s and 5s
+        xaxis=dict(title="w, in the block with the largest |w|"),
+    )
+    layout["legend"] = _BELOW
     return go.Figure(data=[bars, lines], layout=layout)
 
 

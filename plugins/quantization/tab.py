@@ -37,6 +37,19 @@ MATH_SOURCE = Path(__file__).with_name("quantization.py")  # shown to the learne
 CONCURRENCY = "quantization"  # every heavy event of this tab shares one worker queue
 DEFAULT_PROMPT = "Once upon a time, the queen"
 QAT_STEPS, QAT_LR = 20, 1e-3  # int2 per channel: perplexity ~18 after PTQ, ~8 after these
+# Run tables: each column as wide as its numbers, the long configuration wrapped, so that at a
+# desktop's width all of them fit beside the controls; on a phone the table scrolls sideways
+# under its pinned configuration column.
+RUN_WIDTHS = {"configuration": "190px", "bits": "56px", "scope": "100px", "timing": "80px",
+              "model KiB": "80px", "held-out perplexity": "110px",
+              "ms / token": "70px"}  # fmt: skip
+RUN_TABLE = dict(
+    headers=HEADERS,
+    interactive=False,
+    wrap=True,
+    pinned_columns=1,
+    column_widths=[RUN_WIDTHS.get(h, "90px") for h in HEADERS],
+)
 INTRO = """
 **Quantization** stores a model's numbers in fewer bits: each block of values gets a scale $s$
 (and maybe a zero-point $z$), and each value becomes a small integer or a code,
@@ -116,8 +129,7 @@ def build() -> gr.Blocks:
                 scope_btn = gr.Button("Quantize and measure", variant="primary",
                                       elem_id="quantization-scope-run")  # fmt: skip
             with gr.Column(scale=2):
-                scope_table = gr.Dataframe(headers=HEADERS, interactive=False,
-                                           elem_id="quantization-scope-table")  # fmt: skip
+                scope_table = gr.Dataframe(**RUN_TABLE, elem_id="quantization-scope-table")
                 scope_md = gr.Markdown(elem_id="quantization-scope-md")
 
         with gr.Tab("Timing: when to quantize"):
@@ -137,8 +149,7 @@ def build() -> gr.Blocks:
                 calib_seed = gr.Number(0, label="Seed")
                 ptq_btn = gr.Button("Calibrate and measure", variant="primary",
                                     elem_id="quantization-ptq-run")  # fmt: skip
-            ptq_table = gr.Dataframe(headers=HEADERS, interactive=False,
-                                     elem_id="quantization-ptq-table")  # fmt: skip
+            ptq_table = gr.Dataframe(**RUN_TABLE, elem_id="quantization-ptq-table")
             ptq_md = gr.Markdown(elem_id="quantization-ptq-md")
             gr.Markdown(
                 "### Quantization-aware training (distilled from the float model)\n"
@@ -184,6 +195,8 @@ def build() -> gr.Blocks:
                     out_table = gr.Dataframe(
                         headers=["method", "SNR of x·Wᵀ (dB)", "max error"],
                         interactive=False,
+                        wrap=True,  # the three columns fit a phone's width
+                        column_widths=["45%", "25%", "30%"],
                         elem_id="quantization-outliers-table",
                     )
             with gr.Row():
@@ -191,8 +204,7 @@ def build() -> gr.Blocks:
                 sweep_plot = gr.Plot(label="Threshold sweep")
 
         gr.Markdown("### Your runs (this session)")
-        summary_table = gr.Dataframe(headers=HEADERS, interactive=False,
-                                     elem_id="quantization-summary")  # fmt: skip
+        summary_table = gr.Dataframe(**RUN_TABLE, elem_id="quantization-summary")
         clear_btn = gr.Button("Clear the table", size="sm")
 
         with gr.Accordion("The code behind this tab: plugins/quantization/quantization.py",
