@@ -10,6 +10,12 @@ from __future__ import annotations
 ACCENT = "#4f46e5"  # the theme's indigo
 INK = "#111827"
 GRID = "#e5e7eb"
+# A legend under the plot, centred on the whole figure: on a phone it wraps into rows there,
+# where Plotly reserves room for them, instead of running into the title or Gradio's label.
+LEGEND_BELOW = dict(
+    orientation="h", xref="container", x=0.5, xanchor="center", yref="container", y=0,
+    yanchor="bottom",
+)  # fmt: skip
 
 
 def layout(title: str, height: int = 340, *, bottom: int = 60, **extra) -> dict:

@@ -59,7 +59,7 @@ def build() -> gr.Blocks:
                 max_length=MAX_TEXT_CHARS,
                 scale=2,
             )
-            # wide enough for "MiniLM: bidirectional encoder (bundled)"; on a phone, its own row
+            # wide enough for "Tiny Llama, causal (bundled)"; on a phone, its own row
             model = gr.Dropdown(models, value="minilm", label="Model", scale=1, min_width=340)
         status = gr.Markdown(elem_id="attention-status")
 

@@ -60,8 +60,8 @@ def model_choices() -> list[tuple[str, str]]:
     from playground.models import REGISTRY
 
     choices = [
-        ("MiniLM: bidirectional encoder (bundled)", "minilm"),
-        ("Tiny Llama: causal GPT (bundled)", "tiny-llama"),
+        ("MiniLM encoder (bundled)", "minilm"),
+        ("Tiny Llama, causal (bundled)", "tiny-llama"),
     ]
     for spec in REGISTRY.specs(task="causal-lm"):
         if spec.id != "tiny-llama":

@@ -6,10 +6,12 @@ playground.plots.
 
 from __future__ import annotations
 
+import textwrap
+
 import plotly.graph_objects as go
 
 from playground import plots
-from playground.plots import ACCENT, INK
+from playground.plots import ACCENT, INK, LEGEND_BELOW
 
 MUTED = "#cbd5e1"
 REAL = "#9ca3af"
@@ -18,8 +20,26 @@ TRAIL = "rgba(79, 70, 229, 0.25)"
 ARROW = "#ef4444"
 
 
+# Gradio shows a titled figure with a top margin of at least 100 px, its label floating over
+# the first 40: the title stands on the plot, below the label. A long title goes on in a
+# subtitle, since Plotly places a title of several lines as if it had one.
+TOP = 100
+TITLE_CHARS = 46  # a title's line at 14 px fits a phone's figure (about 330 px) in this many
+
+
 def _layout(title: str, height: int = 340, **axes) -> dict:
-    return plots.layout(title, height, bottom=50, **axes)
+    first, *rest = textwrap.wrap(title, TITLE_CHARS) or [""]
+    layout = plots.layout(first, height, **axes)
+    layout["title"].update(
+        font=dict(size=14),
+        subtitle=dict(text=" ".join(rest), font=dict(size=14)),
+        yref="paper",
+        y=1,
+        yanchor="bottom",
+        pad=dict(b=12),
+    )
+    layout["margin"].update(t=TOP, b=50)
+    return dict(layout, legend=LEGEND_BELOW)
 
 
 def signal_curves(curves: dict[str, list[float]], chosen: str, t: int) -> go.Figure:
@@ -48,8 +68,10 @@ def signal_curves(curves: dict[str, list[float]], chosen: str, t: int) -> go.Fig
     )
     layout = _layout(
         "Signal retention ᾱ_t: what is left of x_0",
+        380,
         xaxis=dict(title="timestep t"),
-        yaxis=dict(title="ᾱ_t", range=[0, 1.02]),
+        # from just below 0: the y axis's 0 then sits above the x axis's, not on it
+        yaxis=dict(title="ᾱ_t", range=[-0.04, 1.04]),
     )
     return go.Figure(data=traces, layout=layout)
 

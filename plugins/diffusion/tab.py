@@ -73,8 +73,25 @@ def on_train(steps, seed, progress=gr.Progress()):  # noqa: B008
 # -- layout ---------------------------------------------------------------------------------
 
 
+# Gradio floats an image's label (34 px) and its buttons over the picture's top. The pictures
+# are at most 266 px and are never enlarged, so a box this tall centres them below the label;
+# the buttons (download, share, full screen) go: they covered the picture and cut the label.
+IMAGE_BOX_PX = 350
+# A gallery's "auto" height is at least 450 px on a wide screen, which left a band of white
+# under two rows of samples; this height is the rows' own.
+FIT = "fit-content"
+
+
 def _image(label: str, elem_id: str | None = None) -> gr.Image:
-    return gr.Image(label=label, type="pil", interactive=False, elem_id=elem_id, format="png")
+    return gr.Image(
+        label=label,
+        type="pil",
+        interactive=False,
+        elem_id=elem_id,
+        format="png",
+        height=IMAGE_BOX_PX,
+        buttons=[],
+    )
 
 
 def build() -> gr.Blocks:
@@ -144,7 +161,7 @@ def build() -> gr.Blocks:
                 final = gr.Gallery(
                     label="The samples",
                     columns=8,
-                    height="auto",
+                    height=FIT,
                     object_fit="contain",
                     elem_id="diffusion-samples",
                 )
@@ -174,9 +191,7 @@ def build() -> gr.Blocks:
                     interactive=False,
                     elem_id="diffusion-compared",
                 )
-                c_gallery = gr.Gallery(
-                    label="Samples", columns=4, height="auto", object_fit="contain"
-                )
+                c_gallery = gr.Gallery(label="Samples", columns=4, height=FIT, object_fit="contain")
 
             with gr.Tab("4 · 2-D view", elem_id="diffusion-toy-tab"):
                 traj = gr.State(None)
