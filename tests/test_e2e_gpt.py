@@ -42,12 +42,12 @@ def test_type_a_prompt_step_three_tokens_and_watch_the_strip_and_bars(gpt):
 def test_click_a_generated_token_then_rewind_to_it(gpt):
     summary = gpt.locator("#gpt-summary")
     gpt.click("#gpt-run")  # 16 tokens
-    expect(summary).to_contain_text("23 tokens (7 prompt, 16 generated)")
+    expect(summary).to_contain_text("24 tokens (8 prompt, 16 generated)")
     tokens(gpt).nth(10).click()
     expect(summary).to_contain_text("position 10 (when the model chose it)")
     expect(gpt.locator("#gpt-bars")).to_contain_text("At position 10 the model chose")
     gpt.click("#gpt-rewind")
-    expect(summary).to_contain_text("10 tokens (7 prompt, 3 generated)")
+    expect(summary).to_contain_text("10 tokens (8 prompt, 2 generated)")  # 10 is re-chosen
     expect(tokens(gpt)).to_have_count(10)
 
 
