@@ -135,7 +135,7 @@ def build() -> gr.Blocks:
             train_btn = gr.Button("Train", variant="primary", elem_id="lora-train")
             stop_btn = gr.Button("Stop", variant="stop", elem_id="lora-stop")
         train_md = gr.Markdown(elem_id="lora-train-md")
-        loss_plot = gr.Plot(label="Training loss: press Train", elem_id="lora-loss")
+        loss_plot = gr.Plot(label="Training loss", elem_id="lora-loss")
         with gr.Row():
             prompt = gr.Textbox(
                 PROMPTS[DEFAULT_PRESET], label="Prompt", lines=1, max_lines=2, scale=3,
