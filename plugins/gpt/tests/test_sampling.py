@@ -310,4 +310,4 @@ def test_entropy_of_a_row_with_no_possible_token_is_refused():
     with pytest.raises(ValueError, match="every logit in a row is −inf"):
         sampling.entropy(x)
     with pytest.raises(ValueError):  # Categorical refuses it as well
-        torch.distributions.Categorical(logits=x[1])
+        torch.distributions.Categorical(logits=x[1], validate_args=True)  # whatever the default
