@@ -4,8 +4,12 @@ from __future__ import annotations
 
 import contextlib
 import ctypes
+import functools
 import os
 import sys
+import threading
+from collections.abc import Callable, Iterator
+from typing import Any
 
 import gradio as gr
 
@@ -33,9 +37,48 @@ THEME = gr.themes.Soft(primary_hue="indigo", secondary_hue="amber").set(
 )
 
 
+_COMPOSING = threading.local()  # .on: this thread is composing the app
+
+
+def _unless_composing(fn: Callable[..., Any]) -> Callable[..., Any]:
+    @functools.wraps(fn)
+    def call(*args: Any, **kwargs: Any) -> Any:
+        return None if getattr(_COMPOSING, "on", False) else fn(*args, **kwargs)
+
+    call.skips_while_composing = True  # type: ignore[attr-defined]
+    return call
+
+
+@contextlib.contextmanager
+def _composing() -> Iterator[None]:
+    """Skip, in this thread while it lasts, what Gradio builds and never serves.
+
+    Gradio builds a web server (a FastAPI app of about 80 routes) when a gr.Blocks is made and
+    again when its ``with`` ends, with the page's config; launch() builds both once more, the
+    only ones it serves. Composing the playground (a Blocks per concept and the app's own)
+    built 18 servers and 9 configs: 1.5 to 2 s of a cold start on 2 cores. launch() and
+    gr.mount_gradio_app build theirs as before.
+    """
+    from gradio.blocks import Blocks
+    from gradio.routes import App
+
+    if not getattr(App.create_app, "skips_while_composing", False):
+        setattr(App, "create_app", staticmethod(_unless_composing(App.create_app)))  # noqa: B010
+        setattr(Blocks, "get_config_file", _unless_composing(Blocks.get_config_file))  # noqa: B010
+    _COMPOSING.on = True
+    try:
+        yield
+    finally:
+        _COMPOSING.on = False
+
+
 def create_app(host: Host | None = None) -> gr.Blocks:
     """Build every concept first (a failing build costs only its tab), then compose them."""
-    host = host if host is not None else load()
+    with _composing():
+        return _compose(host if host is not None else load())
+
+
+def _compose(host: Host) -> gr.Blocks:
     built = host.build()
     concepts = [concept for concept, _ in built]
     tab_ids = {"home", "plugins", *(c.id for c in concepts)}

@@ -13,7 +13,7 @@ from importlib.metadata import EntryPoint
 import gradio as gr
 import pytest
 
-from playground import Concept, ModelSpec, devices
+from playground import Concept, ModelSpec, devices, testing
 from playground.app import create_app
 from playground.host import Host, discovered_entry_points, load
 from playground.models import ModelRegistry, ModelUnavailable
@@ -104,6 +104,22 @@ def test_the_app_has_home_every_concept_and_plugins_in_order():
     public = {fn.api_name for fn in app.fns.values() if fn.api_visibility == "public"}
     assert public == {"softmax_compute", "softmax_preset", "softmax_export", "softmax_diff",
                       "softmax_exercise", "sample_greet"}  # fmt: skip
+
+
+def test_composing_skips_only_the_servers_gradio_never_serves():
+    import playground.app
+
+    with pytest.raises(RuntimeError, match="mid-build"), playground.app._composing():
+        with gr.Blocks() as inside:
+            gr.Markdown("x")
+        assert inside.app is None and inside.config is None  # composed, not served
+        raise RuntimeError("mid-build")
+    with gr.Blocks() as after:
+        gr.Markdown("x")
+    assert after.app and after.config  # outside, even after a failed build, Gradio is as it was
+    app = create_app(host_with("sample_ok"))
+    with testing.serving(app) as url:
+        assert testing.call_endpoint(url, "sample_greet", ("Ada",))[0] == "complete"
 
 
 def test_only_loads_the_named_plugins():
