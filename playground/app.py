@@ -146,7 +146,6 @@ def serve(app: gr.Blocks, host: Host, server_name: str, server_port: int, **kwar
     """Launch, warm the built concepts' heavy imports once the page is served, then block."""
     limit_malloc_arenas()  # before the server's threads start allocating
     errors.configure_logging()
-    lanes.share_cores()
     # quiet: Gradio's banner would tell the user to edit launch(); our CLI has --share for that.
     launch(
         app,
@@ -159,6 +158,7 @@ def serve(app: gr.Blocks, host: Host, server_name: str, server_port: int, **kwar
     print(f"* Running on local URL:  {app.local_url}", flush=True)
     if not app.share_url:  # Gradio prints a public URL itself, quiet or not
         print("* For a public link, start it with `playground serve --share`.", flush=True)
+    lanes.share_cores()  # imports torch (1 to 2 s): once the server answers, not before
     host.preload(host.built)
     if not zerogpu.on_zerogpu():  # there every call would spend GPU quota
         opening.warm_in_background(app)
