@@ -6,25 +6,19 @@ Each concept's events queue in its own lane (Gradio's ``concurrency_id``). The h
 - the endpoints named in ``Concept.long`` (training runs, 1 000-step samplers), in every event
   that runs them, onto one process-wide lane of :data:`LONG_SLOTS` slots, so an interactive
   click never waits behind a training run. A visitor runs one long job at a time, a streamed
-  one stops at :data:`LONG_CAP_S`, and the queue position shows in the job's panels. On Linux
-  long jobs compute on threads of lower priority (:data:`LONG_NICE`): when the cores are
-  full, the scheduler gives clicks the CPU first, instead of sharing it evenly with training.
+  one stops at :data:`LONG_CAP_S`, and the queue position shows in the job's panels.
 Torch gets one thread per request (:func:`share_cores`): requests in parallel take the cores,
 instead of each asking for all of them.
 """
 
 from __future__ import annotations
 
-import contextlib
-import contextvars
 import functools
 import inspect
 import os
-import sys
 import threading
 import time
-from collections.abc import Callable, Iterator
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Callable
 from typing import Any
 
 CORES = os.cpu_count() or 1
@@ -33,40 +27,8 @@ LONG_SLOTS = max(2, min(4, CORES // 2))  # long jobs running at once, process-wi
 LONG_CAP_S = 240  # a streamed long job stops here, whatever its own settings
 REQUEST = "_playground_request"  # the parameter through which Gradio hands us the visitor
 POSITIONAL = (inspect.Parameter.POSITIONAL_ONLY, inspect.Parameter.POSITIONAL_OR_KEYWORD)
-# Linux's CFS weighs a nice-10 thread at 110 against a click's 1024: a training run takes
-# about a tenth of a busy core and all of an idle one.
-LONG_NICE = 10  # added to the server's own nice value
-MAX_NICE = 19  # the kernel's lowest priority
 _RUNNING: set[str] = set()  # the visitors (Gradio sessions) with a long job running, any tab's
 _LOCK = threading.Lock()
-
-
-def _lower_priority() -> None:
-    # Linux lets a thread's nice value be set through its thread id; elsewhere that id would
-    # name the whole process (or nothing), so there long jobs keep the normal priority.
-    if sys.platform.startswith("linux"):
-        thread = threading.get_native_id()
-        with contextlib.suppress(OSError):  # a sandbox that forbids it: normal priority
-            nice = os.getpriority(os.PRIO_PROCESS, thread) + LONG_NICE
-            os.setpriority(os.PRIO_PROCESS, thread, min(nice, MAX_NICE))
-
-
-# An unprivileged thread cannot take its priority back: long jobs get threads of their own
-# (one per slot), never Gradio's shared workers.
-_LONG_THREADS = ThreadPoolExecutor(LONG_SLOTS, "playground-long", initializer=_lower_priority)
-
-
-def _at_low_priority(fn: Callable, *args: Any, **kwargs: Any) -> Any:
-    """``fn(*args, **kwargs)`` on a long-job thread, in the caller's context (Gradio finds the
-    visitor's event there, for gr.Warning and progress)."""
-    return _LONG_THREADS.submit(contextvars.copy_context().run, fn, *args, **kwargs).result()
-
-
-def _steps_at_low_priority(steps: Iterator) -> Iterator:
-    """Each step of ``steps`` computed on a long-job thread, yielded here."""
-    done = object()
-    while (item := _at_low_priority(next, steps, done)) is not done:
-        yield item
 
 
 def share_cores() -> None:
@@ -121,14 +83,13 @@ def one_per_visitor(fn: Callable, title: str) -> Callable:
         @functools.wraps(fn)
         def job(*args, **kwargs):
             visitor, args = visitor_of(args, kwargs)
-            try:  # closing: a run stopped between steps finishes its own cleanup at once
-                with contextlib.closing(fn(*args, **kwargs)) as steps:
-                    began = time.monotonic()
-                    for item in _steps_at_low_priority(steps):
-                        yield item
-                        if time.monotonic() - began > LONG_CAP_S:
-                            gr.Warning(f"{title}: stopped at the {LONG_CAP_S} s limit for one run.")
-                            return
+            try:
+                began = time.monotonic()
+                for item in fn(*args, **kwargs):
+                    yield item
+                    if time.monotonic() - began > LONG_CAP_S:
+                        gr.Warning(f"{title}: stopped at the {LONG_CAP_S} s limit for one run.")
+                        return
             finally:
                 leave(visitor)
 
@@ -138,7 +99,7 @@ def one_per_visitor(fn: Callable, title: str) -> Callable:
         def job(*args, **kwargs):
             visitor, args = visitor_of(args, kwargs)
             try:
-                return _at_low_priority(fn, *args, **kwargs)
+                return fn(*args, **kwargs)
             finally:
                 leave(visitor)
 

@@ -116,30 +116,3 @@ def test_a_long_name_that_is_no_endpoint_is_refused():
     concept = Concept(id="lane", title="Lane", summary="x", build=_build, long=("lane_trian",))
     with pytest.raises(ValueError, match="lane_trian"):
         testing.build_concept(concept)
-
-
-@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="per-thread priority is Linux's")
-def test_long_jobs_compute_at_lower_priority_in_the_visitors_context():
-    import contextvars
-    import os
-
-    visitor = contextvars.ContextVar("visitor")
-    visitor.set("ada")  # stands for Gradio's event context, which gr.Warning reads
-
-    def seen() -> tuple[str, int]:
-        return visitor.get(), os.getpriority(os.PRIO_PROCESS, threading.get_native_id())
-
-    def steps():
-        yield seen()
-        yield seen()
-
-    def failing():
-        raise ValueError("bad settings")
-
-    mine = os.getpriority(os.PRIO_PROCESS, threading.get_native_id())
-    low = min(mine + lanes.LONG_NICE, lanes.MAX_NICE)
-    assert lanes.one_per_visitor(seen, "Lane")() == ("ada", low)
-    assert list(lanes.one_per_visitor(steps, "Lane")()) == [("ada", low)] * 2
-    with pytest.raises(ValueError, match="bad settings"):
-        lanes.one_per_visitor(failing, "Lane")()
-    assert os.getpriority(os.PRIO_PROCESS, threading.get_native_id()) == mine  # ours unchanged
