@@ -65,11 +65,11 @@ def _composing() -> Iterator[None]:
     if not getattr(App.create_app, "skips_while_composing", False):
         setattr(App, "create_app", staticmethod(_unless_composing(App.create_app)))  # noqa: B010
         setattr(Blocks, "get_config_file", _unless_composing(Blocks.get_config_file))  # noqa: B010
-    _COMPOSING.on = True
+    outer, _COMPOSING.on = getattr(_COMPOSING, "on", False), True
     try:
         yield
     finally:
-        _COMPOSING.on = False
+        _COMPOSING.on = outer  # a composition inside another leaves the outer one skipping
 
 
 def create_app(host: Host | None = None) -> gr.Blocks:
