@@ -93,7 +93,7 @@ def _compose(host: Host) -> gr.Blocks:
                 with gr.Tab(concept.title, id=concept.id, elem_id=f"tab-{concept.id}"):
                     blocks.render()
                     if exercises := host.exercises(concept.id):
-                        quiz.panel(concept.id, exercises)
+                        quiz.panel(concept.id, exercises, host.context(concept))
                         errors.wrap(app, concept.title)  # the exercises just added
             with gr.Tab("Plugins", id="plugins", elem_id="tab-plugins"):
                 gr.HTML(plugins_html(host.plugins.values()), elem_id="plugin-table")

@@ -163,8 +163,8 @@ def cmd_bench(args: argparse.Namespace) -> int:
     for concept_id, concept in concepts.items():
         if args.concept in (None, concept_id):
             assert concept.bench is not None  # `concepts` holds those with one
-            device = devices.device(concept.devices)
-            emit(run_cases(concept_id, concept.bench(device), device))
+            context = host.context(concept)
+            emit(run_cases(concept_id, concept.bench(context), context.device()))
     if args.concept in (None, "models"):
         emit(model_rows(host.registry, devices.preferred()))
     if args.concept in (None, "host"):
@@ -246,12 +246,12 @@ def main(argv: list[str] | None = None) -> int:
     if not argv or (argv[0].startswith("-") and argv[0] not in ("-h", "--help")):
         argv = ["serve", *argv]
     if argv[0] not in COMMANDS:  # a plugin's command (or a typo argparse will report)
-        commands = load().commands  # fills the registry its models come from
-        if argv[0] in commands:
-            return commands[argv[0]].main(argv[1:])
+        host = load()
+        if argv[0] in host.commands:
+            return host.commands[argv[0]].main(host.context(), argv[1:])
         parser = _parser()
         parser.epilog = "commands from plugins: " + (
-            ", ".join(f"{c.name} ({c.help})" for c in commands.values()) or "none"
+            ", ".join(f"{c.name} ({c.help})" for c in host.commands.values()) or "none"
         )
         args = parser.parse_args(argv)
     else:

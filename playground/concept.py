@@ -1,16 +1,21 @@
-"""The records a plugin registers: a Concept for each tab, a Command for each CLI command."""
+"""The records a plugin registers (a Concept for each tab, a Command for each CLI command),
+and the Context the host hands to what they run."""
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal
 
+from playground import devices
+
 if TYPE_CHECKING:
     import gradio as gr
 
     from playground.bench import BenchCase, Measure
+    from playground.models import ModelRegistry
 
 ID_PATTERN = re.compile(r"^[a-z][a-z0-9_]{1,31}$")
 
@@ -24,16 +29,43 @@ AREAS: dict[str, str] = {
 
 
 @dataclass(frozen=True)
+class Context:
+    """What the host hands a concept's build, bench and exercises, and a plugin's commands:
+    the models every plugin registered, and the devices the concept's torch code supports.
+    Nothing in a plugin reads a process-wide registry, so a test passes in its own."""
+
+    models: ModelRegistry
+    supported: tuple[str, ...] = devices.DEVICES
+
+    def device(self) -> str:
+        """Where to compute now. Asked per call, not at build: finding out imports torch."""
+        return devices.device(self.supported)
+
+    def model(self, model_id: str) -> Any:
+        """A registered model, loaded on first use onto `device()` (see ModelRegistry.get)."""
+        return self.models.get(model_id, self.device())
+
+    def bind(self, view: Callable) -> Callable:
+        """``view`` with this context as its first argument, as an event handler: it keeps the
+        view's name and docstring (Gradio's API page shows them) but not ``__wrapped__``,
+        which would hand Gradio the view's own signature, context and all."""
+        handler = functools.partial(view, self)
+        for name in ("__module__", "__name__", "__qualname__", "__doc__"):
+            setattr(handler, name, getattr(view, name, None))
+        return handler
+
+
+@dataclass(frozen=True)
 class Concept:
     id: str  # slug: tab id, elem_id, and the prefix of every API endpoint ("<id>_<verb>")
     title: str  # the tab's label
     summary: str  # one sentence for the home page's concept map
-    build: Callable[[], gr.Blocks]  # builds the tab; must not download or load heavy models
+    build: Callable[[Context], gr.Blocks]  # builds the tab; must not download or load models
     order: int = 100  # tabs are sorted by (order, title)
     area: Area = "deep-learning"  # the innermost circle of the map the concept belongs to
     devices: tuple[str, ...] = ("cuda", "mps", "cpu")  # devices its torch code can run on
     preload: tuple[str, ...] = ()  # modules the host imports in the background once serving
-    bench: Callable[[str], list[BenchCase | Measure]] | None = None  # device -> bench rows
+    bench: Callable[[Context], list[BenchCase | Measure]] | None = None  # run on ctx.device()
     # ZeroGPU: endpoint api_name -> seconds one call may hold a GPU. On a ZeroGPU Space the
     # host wraps that endpoint's function, in every event that runs it, with spaces.GPU;
     # elsewhere it is left alone. Name only what touches the device: each call costs quota.
@@ -97,7 +129,8 @@ COMMAND_PATTERN = re.compile(r"^[a-z][a-z0-9-]{1,31}$")
 class Command:
     name: str  # `playground <name> ...`: lowercase letters, digits and hyphens
     help: str  # one line for `playground --help`
-    main: Callable[[list[str]], int]  # the arguments after the name -> exit status; use lazy()
+    # (context, the arguments after the name) -> exit status; use lazy()
+    main: Callable[[Context, list[str]], int]
     plugin: str = field(default="", compare=False)  # filled in by the host
 
     def __post_init__(self) -> None:

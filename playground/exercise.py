@@ -11,6 +11,10 @@ import math
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from playground.concept import Context
 
 ID_PATTERN = re.compile(r"^[a-z][a-z0-9_-]{1,63}$")
 MAX_ANSWER_CHARS = 200
@@ -29,7 +33,8 @@ class Exercise:
     concept: str  # the id of the concept whose tab shows it
     title: str  # a few words for the list
     question: str  # Markdown: what to predict, about which setting
-    solve: Callable[[], Answer]  # computes the truth on the real model: use lazy("pkg.mod:fn")
+    # context -> the truth, computed on the real model (context.model(id)); use lazy("pkg.mod:fn")
+    solve: Callable[[Context], Answer]
     choices: tuple[str, ...] = ()  # the options; none: the answer is a number
     multiple: bool = False  # several choices may be right: the answer is the set of them
     plugin: str = field(default="", compare=False)  # filled in by the host
@@ -57,7 +62,7 @@ def _number(text: object) -> float:
     return value
 
 
-def judge(exercise: Exercise, given: object) -> str:
+def judge(exercise: Exercise, given: object, context: Context) -> str:
     """The reveal for ``given``: right or not, the truth, and the explanation (Markdown).
 
     ValueError says what a valid answer looks like; the truth is computed only after that.
@@ -67,7 +72,7 @@ def judge(exercise: Exercise, given: object) -> str:
     if exercise.multiple:
         if not isinstance(given, (list, tuple)) or not all(g in exercise.choices for g in given):
             raise ValueError(f"Pick any of: {', '.join(exercise.choices)}.")
-        answer = exercise.solve()
+        answer = exercise.solve(context)
         assert isinstance(answer.truth, tuple), f"{exercise.id}: the truth is the right choices"
         truth, mine = set(answer.truth), set(given)
         right = truth == mine
@@ -79,13 +84,13 @@ def judge(exercise: Exercise, given: object) -> str:
     elif exercise.choices:
         if given not in exercise.choices:
             raise ValueError(f"Pick one of: {', '.join(exercise.choices)}.")
-        answer = exercise.solve()
+        answer = exercise.solve(context)
         right, gap, shown = given == answer.truth, "", str(answer.truth)
     else:
         if len(str(given)) > MAX_ANSWER_CHARS:
             raise ValueError(f"An answer is at most {MAX_ANSWER_CHARS} characters.")
         value = _number(given)
-        answer = exercise.solve()
+        answer = exercise.solve(context)
         assert not isinstance(answer.truth, tuple), f"{exercise.id}: the truth is one number"
         number = float(answer.truth)
         error = abs(value - number) / max(abs(number), 1e-12)

@@ -24,9 +24,9 @@ from typing import TYPE_CHECKING, Any, Literal
 import pluggy
 
 from playground import errors, hookspecs, lanes, unreadable, zerogpu
-from playground.concept import Command, Concept
+from playground.concept import Command, Concept, Context
 from playground.exercise import Exercise
-from playground.models import IMPORTING, REGISTRY, ModelRegistry, ModelSpec
+from playground.models import IMPORTING, ModelRegistry, ModelSpec
 
 if TYPE_CHECKING:
     import gradio as gr
@@ -201,13 +201,19 @@ class Host:
     def concepts(self) -> list[Concept]:
         return sorted(self._concepts.values(), key=lambda c: (c.order, c.title))
 
+    def context(self, concept: Concept | None = None) -> Context:
+        """What a concept's build, bench and exercises receive (a command: with no concept)."""
+        if concept is None:
+            return Context(self.registry)
+        return Context(self.registry, concept.devices)
+
     def build(self) -> list[tuple[Concept, gr.Blocks]]:
         """Build every concept on its own, before the host's Blocks exist; drop those that fail."""
         unreadable.guard()
         built = []
         for concept in self.concepts:
             try:
-                blocks = concept.build()
+                blocks = concept.build(self.context(concept))
                 check_endpoints(concept.id, blocks)
                 zerogpu.wrap(concept, blocks)  # checks the gpu names everywhere, wraps on ZeroGPU
                 lanes.apply(concept, blocks)
@@ -221,9 +227,12 @@ class Host:
         for exercise in self._exercises.values():
             if exercise.concept not in ids:
                 self.plugins[exercise.plugin].errors.append(
-                    PluginError("build", f"exercise {exercise.id!r}: there is no concept "
-                                f"{exercise.concept!r} (loaded: {', '.join(sorted(ids))})")
-                )  # fmt: skip
+                    PluginError(
+                        "build",
+                        f"exercise {exercise.id!r}: there is no concept "
+                        f"{exercise.concept!r} (loaded: {', '.join(sorted(ids))})",
+                    )
+                )
         return built
 
     def exercises(self, concept_id: str | None = None) -> list[Exercise]:
@@ -275,9 +284,5 @@ def _collector(kind: type, bucket: list, check: Callable[[Any, list], None]) -> 
 
 def load(only: Iterable[str] | None = None, registry: ModelRegistry | None = None) -> Host:
     """A host with every installed plugin (or just ``only``) loaded into ``registry``, by
-    default the process registry, emptied first so that loading twice registers nothing twice."""
-    eps = discovered_entry_points(only)
-    if registry is None:
-        REGISTRY.clear()
-        registry = REGISTRY
-    return Host(registry).load(eps)
+    default a new one."""
+    return Host(registry).load(discovered_entry_points(only))

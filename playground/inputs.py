@@ -41,6 +41,11 @@ def check_number(value: Any, what: str, low: float, high: float, *, whole: bool 
     return number
 
 
+def check_whole(value: Any, what: str, low: int, high: int) -> int:
+    """A whole number in [low, high], as an int, or BadInput naming the range."""
+    return int(check_number(value, what, low, high, whole=True))
+
+
 def check_choice(value: Any, what: str, choices: tuple[str, ...]) -> str:
     """One of ``choices`` (a Dropdown's or Radio's), or BadInput listing them."""
     if value not in choices:
@@ -49,7 +54,7 @@ def check_choice(value: Any, what: str, choices: tuple[str, ...]) -> str:
 
 
 def check_seed(value: Any) -> int:
-    return int(check_number(value, "The seed", 0, MAX_SEED, whole=True))
+    return check_whole(value, "The seed", 0, MAX_SEED)
 
 
 class Result:

@@ -155,12 +155,3 @@ class ModelRegistry:
                 }
             )
         return rows
-
-    def clear(self) -> None:
-        """Forget every spec and loaded model (a host loading plugins again starts here)."""
-        with self._lock:
-            self._specs.clear()
-            self._loaded.clear()
-
-
-REGISTRY = ModelRegistry()  # the process's registry, filled by the host from register_models

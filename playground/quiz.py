@@ -8,10 +8,11 @@ from typing import Any
 
 import gradio as gr
 
+from playground.concept import Context
 from playground.exercise import Exercise, judge
 
 
-def panel(concept_id: str, items: list[Exercise]) -> None:
+def panel(concept_id: str, items: list[Exercise], context: Context) -> None:
     """The tab's exercises: pick one, commit a prediction, then see the truth computed live."""
     by_id = {item.id: item for item in items}
     first = items[0]
@@ -23,14 +24,23 @@ def panel(concept_id: str, items: list[Exercise]) -> None:
             elem_id=f"{concept_id}-exercise",
         )
         question = gr.Markdown(first.question)
-        choice = gr.Radio(list(first.choices), label="Your prediction",
-                          visible=bool(first.choices) and not first.multiple,
-                          elem_id=f"{concept_id}-exercise-choice")  # fmt: skip
-        several = gr.CheckboxGroup(list(first.choices), label="Your prediction (all that apply)",
-                                   visible=first.multiple,
-                                   elem_id=f"{concept_id}-exercise-choices")  # fmt: skip
-        number = gr.Textbox(label="Your prediction (a number)", visible=not first.choices,
-                            elem_id=f"{concept_id}-exercise-number")  # fmt: skip
+        choice = gr.Radio(
+            list(first.choices),
+            label="Your prediction",
+            visible=bool(first.choices) and not first.multiple,
+            elem_id=f"{concept_id}-exercise-choice",
+        )
+        several = gr.CheckboxGroup(
+            list(first.choices),
+            label="Your prediction (all that apply)",
+            visible=first.multiple,
+            elem_id=f"{concept_id}-exercise-choices",
+        )
+        number = gr.Textbox(
+            label="Your prediction (a number)",
+            visible=not first.choices,
+            elem_id=f"{concept_id}-exercise-number",
+        )
         commit = gr.Button("Commit and reveal", variant="primary", size="sm")
         reveal = gr.Markdown(elem_id=f"{concept_id}-reveal")
 
@@ -47,7 +57,7 @@ def panel(concept_id: str, items: list[Exercise]) -> None:
 
     def check(exercise_id: str, one: str | None, many: list[str] | None, text: str | None):
         item = _exercise(by_id, exercise_id)
-        return _judged(item, many if item.multiple else one if item.choices else text)
+        return _judged(item, many if item.multiple else one if item.choices else text, context)
 
     def answer(exercise_id: str, prediction: str) -> str:
         """Judge a prediction: a choice, a JSON list of choices, or a number."""
@@ -59,19 +69,24 @@ def panel(concept_id: str, items: list[Exercise]) -> None:
                 prediction = json.loads(prediction)
             except (TypeError, ValueError):
                 raise gr.Error('Give the choices as a JSON list, like ["a", "b"].') from None
-        return _judged(item, prediction)
+        return _judged(item, prediction, context)
 
     queue = f"{concept_id}-exercises"
     pick.input(show, pick, [question, choice, several, number, reveal], api_visibility="private")
-    commit.click(check, [pick, choice, several, number], reveal, concurrency_id=queue,
-                 api_visibility="private")  # fmt: skip
+    commit.click(
+        check,
+        [pick, choice, several, number],
+        reveal,
+        concurrency_id=queue,
+        api_visibility="private",
+    )
     # The API takes plain text: a Radio's choices are checked against its first exercise's.
     gr.api(answer, api_name=f"{concept_id}_exercise", concurrency_id=queue)
 
 
-def _judged(item: Exercise, given: Any) -> str:
+def _judged(item: Exercise, given: Any, context: Context) -> str:
     try:
-        return judge(item, given)
+        return judge(item, given, context)
     except ValueError as exc:
         raise gr.Error(str(exc)) from None
 

@@ -36,8 +36,15 @@ from playground.export import write_files
 
 MAX_TEXT_IN_LINK = 4_000  # a Textbox without its own max_length takes this much from a link
 RESERVED = {"tab"}  # keys of the address that are not a concept's state
-STATE_TYPES = (gr.Textbox, gr.Number, gr.Slider, gr.Checkbox, gr.Radio, gr.Dropdown,
-               gr.CheckboxGroup)  # fmt: skip
+STATE_TYPES = (
+    gr.Textbox,
+    gr.Number,
+    gr.Slider,
+    gr.Checkbox,
+    gr.Radio,
+    gr.Dropdown,
+    gr.CheckboxGroup,
+)
 
 
 def _choices(component: Any) -> list:
@@ -54,9 +61,10 @@ def parse_value(component: Any, text: str) -> Any:
         if (low is not None and value < low) or (high is not None and value > high):
             raise ValueError(f"must be between {low:g} and {high:g}")
         whole = getattr(component, "precision", None) == 0 or (
-            isinstance(component, gr.Slider) and float(component.step).is_integer()
+            isinstance(component, gr.Slider)
+            and float(component.step).is_integer()
             and float(component.minimum).is_integer()
-        )  # fmt: skip
+        )
         if whole and not value.is_integer():
             raise ValueError("must be a whole number")
         return int(value) if whole else value
@@ -181,9 +189,13 @@ def link(
     copy.click(None, components, box, js=_link_js(concept_id, list(state)))
     # Not behind the tab's heavy work: restoring only sets controls (and shows the notice).
     restored = tab.load(
-        from_address, None, components, api_visibility="private", show_progress="hidden",
+        from_address,
+        None,
+        components,
+        api_visibility="private",
+        show_progress="hidden",
         concurrency_limit=None,
-    )  # fmt: skip
+    )
     for event in (load, *also):
         restored.then(**event)
     return box
@@ -206,8 +218,12 @@ def export(
             "button for a PNG."
         )
         button = gr.Button("Export what is on screen", size="sm", elem_id=f"{concept_id}-export")
-        files = gr.File(label="Files", file_count="multiple", interactive=False,
-                        elem_id=f"{concept_id}-export-files")  # fmt: skip
+        files = gr.File(
+            label="Files",
+            file_count="multiple",
+            interactive=False,
+            elem_id=f"{concept_id}-export-files",
+        )
         code = gr.Code(label="reproduce.py", language="python", interactive=False)
 
     def run(*values: Any) -> tuple[list[str], str]:
@@ -232,8 +248,9 @@ def changes(state: Mapping[str, Any], text: str) -> dict[str, Any]:
     values = {}
     for key, value in pairs:
         if key not in state:
-            raise gr.Error(f"There is no setting {key[:40]!r}; the settings are: "
-                           f"{', '.join(state)}.")  # fmt: skip
+            raise gr.Error(
+                f"There is no setting {key[:40]!r}; the settings are: {', '.join(state)}."
+            )
         component, check = _split(state[key])
         try:
             values[key] = parse_value(component, value)
@@ -253,11 +270,19 @@ def _compare(concept_id: str, fn: Any, inputs: list, state: Mapping[str, Any], e
             "compared by KL divergence, total variation and their top entries; arrays by the "
             f"mean difference; numbers by B − A. Settings: {', '.join(f'`{k}`' for k in where)}."
         )
-        text = gr.Textbox(label="B: what differs from A", lines=1, max_length=MAX_TEXT_IN_LINK,
-                          elem_id=f"{concept_id}-compare-changes")  # fmt: skip
+        text = gr.Textbox(
+            label="B: what differs from A",
+            lines=1,
+            max_length=MAX_TEXT_IN_LINK,
+            elem_id=f"{concept_id}-compare-changes",
+        )
         button = gr.Button("Compare A and B", size="sm", elem_id=f"{concept_id}-compare-run")
-        table = gr.Dataframe(headers=["quantity", "A", "B", "B − A"], interactive=False,
-                             wrap=True, elem_id=f"{concept_id}-compare")  # fmt: skip
+        table = gr.Dataframe(
+            headers=["quantity", "A", "B", "B − A"],
+            interactive=False,
+            wrap=True,
+            elem_id=f"{concept_id}-compare",
+        )
 
     def run(changed: str, *values: Any) -> list[list[str]]:
         other = list(values)

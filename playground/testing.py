@@ -24,9 +24,11 @@ import sys
 from collections.abc import Iterator, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from functools import cache
 from typing import TYPE_CHECKING, Any
 
 from playground import lanes, zerogpu
+from playground.concept import Context
 from playground.host import Host, check_endpoints, discovered_entry_points, load
 from playground.models import ModelRegistry
 
@@ -39,6 +41,18 @@ LONG_TEXT = "x" * 100_000
 
 
 # -- loading -----------------------------------------------------------------------------
+
+
+@cache
+def _installed_models() -> ModelRegistry:
+    return load().registry
+
+
+def context(concept: Concept | None = None) -> Context:
+    """The context the app would hand ``concept``: every installed plugin's models (one
+    registry per process, so each model loads once) and the concept's devices."""
+    models = _installed_models()
+    return Context(models) if concept is None else Context(models, concept.devices)
 
 
 def load_plugin(name: str) -> Host:
@@ -79,7 +93,7 @@ def no_network() -> Iterator[None]:
 def build_concept(concept: Concept) -> gr.Blocks:
     """Build one concept offline and check its endpoint names and its ``gpu`` names."""
     with no_network():
-        blocks = concept.build()
+        blocks = concept.build(context(concept))
     check_endpoints(concept.id, blocks)
     zerogpu.targets(concept, blocks)
     lanes.functions(concept, blocks, concept.long)
@@ -259,8 +273,11 @@ def _close(ours: Any, theirs: Any, atol: float, path: str = "") -> list[str]:
     if isinstance(ours, (list, tuple)) and isinstance(theirs, (list, tuple)):
         if len(ours) != len(theirs):
             return [f"{path}: {len(ours)} entries vs {len(theirs)}"]
-        return [p for i, (a, b) in enumerate(zip(ours, theirs, strict=True)) for p in
-                _close(a, b, atol, f"{path}[{i}]")]  # fmt: skip
+        return [
+            p
+            for i, (a, b) in enumerate(zip(ours, theirs, strict=True))
+            for p in _close(a, b, atol, f"{path}[{i}]")
+        ]
     if isinstance(ours, (int, float)) and isinstance(theirs, (int, float)):
         same = math.isclose(ours, theirs, rel_tol=atol, abs_tol=atol) or ours == theirs
         return [] if same else [f"{path}: {ours!r} on screen, {theirs!r} from the snippet"]
@@ -287,7 +304,7 @@ def check_exercises(host: Host) -> None:
     from playground.exercise import Answer
 
     for exercise in host.exercises():
-        answer = exercise.solve()
+        answer = exercise.solve(context())
         assert isinstance(answer, Answer), f"{exercise.id}: solve() must return an Answer"
         assert answer.explanation.strip(), f"{exercise.id}: the reveal needs an explanation"
         if exercise.multiple:
@@ -350,9 +367,8 @@ def check_shared_view(concept: Concept) -> None:
 
 def check_plugin(name: str) -> None:
     """Run every contract check on one installed plugin, its tabs served with the process
-    registry holding every installed plugin's models (as in the app)."""
+    context holding every installed plugin's models (as in the app)."""
     host = load_plugin(name)
-    load()  # fills playground.models.REGISTRY, which the tabs read
     check_no_gradio_outside_tab(plugin_package(host, name))
     check_exercises(host)
     for concept in host.concepts:

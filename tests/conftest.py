@@ -69,19 +69,19 @@ def page(browser, request):
 
 
 @pytest.fixture
-def open_tab(page, server):
-    """``open_tab(concept, selector, text, timeout_ms)``: the page at ``?tab=concept``, once
-    ``selector`` shows ``text`` (the tab's first view has arrived); ``timeout_ms`` also becomes
-    the page's default, since a first visit loads models on a shared machine."""
+def tab(page, server, request):
+    """The page on the test module's tab once its first view has arrived. The module names the
+    tab as ``TAB = (concept, selector, text)``: ``selector`` shows ``text`` when the first view is
+    in; and the wait as ``TIMEOUT_MS``, which also becomes the page's default, since a first visit
+    loads models on a shared machine."""
     from playwright.sync_api import expect
 
-    def go(concept: str, selector: str, text: str, timeout_ms: int):
-        page.set_default_timeout(timeout_ms)
-        page.goto(f"{server}/?tab={concept}")
-        expect(page.locator(selector)).to_contain_text(text, timeout=timeout_ms)
-        return page
-
-    return go
+    concept, selector, text = request.module.TAB
+    timeout_ms = request.module.TIMEOUT_MS
+    page.set_default_timeout(timeout_ms)
+    page.goto(f"{server}/?tab={concept}")
+    expect(page.locator(selector)).to_contain_text(text, timeout=timeout_ms)
+    return page
 
 
 @pytest.hookimpl(wrapper=True)

@@ -1,4 +1,5 @@
-"""What the tests share: starting a live server, faking an installed plugin, Chromium flags."""
+"""What the tests share: starting a live server, faking an installed plugin, Chromium flags,
+typing into a page."""
 
 from __future__ import annotations
 
@@ -9,8 +10,12 @@ import tempfile
 import time
 import urllib.request
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from playground.bench import free_port
+
+if TYPE_CHECKING:
+    from playwright.sync_api import Locator
 
 ARTIFACTS = Path(__file__).parent.parent / "test-artifacts"
 CHROMIUM = "/usr/bin/chromium"  # Debian's; else Playwright's own, where installed (conftest)
@@ -64,3 +69,9 @@ def write_dist(site: Path, name: str, module: str) -> None:
     info.mkdir(parents=True)
     (info / "METADATA").write_text(f"Metadata-Version: 2.1\nName: {name}\nVersion: 0.1\n")
     (info / "entry_points.txt").write_text(f"[playground]\n{name} = {module}\n")
+
+
+def enter(field: Locator, value: str) -> None:
+    """Type ``value`` into ``field`` and press Enter, as a learner commits an edit."""
+    field.fill(value)
+    field.press("Enter")

@@ -82,8 +82,9 @@ def test_softmax_diff_compares_two_temperatures(client):
 def test_softmax_exercise_reveals_only_a_committed_answer(client):
     reveal = client.predict("softmax-float16", "Only the largest", api_name="/softmax_exercise")
     assert reveal.startswith("**Right.** The model says: **Only the largest**.")
-    assert "off by" in client.predict("softmax-half-temperature", "0.5",
-                                      api_name="/softmax_exercise")  # fmt: skip
+    assert "off by" in client.predict(
+        "softmax-half-temperature", "0.5", api_name="/softmax_exercise"
+    )
     with pytest.raises(AppError, match="Pick one of: None of them, Only the largest"):
         client.predict("softmax-float16", "Two", api_name="/softmax_exercise")
     with pytest.raises(AppError, match="Enter a number"):

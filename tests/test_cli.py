@@ -84,7 +84,7 @@ def test_a_plugins_command_runs_and_help_lists_it(tmp_path):
     assert "lora-train (the LoRA tab's run" in playground("--help").stdout
     usage = playground("lora-train", "--help").stdout
     assert "--rank" in usage and "--data" in usage
-    bad = playground("lora-train", "--rank", "99", "--data", str(tmp_path / "none.txt"),
-                     "--out", str(tmp_path / "out"), check=False)  # fmt: skip
+    args = ["--rank", "99", "--data", str(tmp_path / "none.txt"), "--out", str(tmp_path / "out")]
+    bad = playground("lora-train", *args, check=False)
     assert bad.returncode == 2 and "--rank must be 1-64" in bad.stderr
     assert "is not a file" in bad.stderr and not (tmp_path / "out").exists()

@@ -13,7 +13,6 @@ PLUGINS = [ep.name for ep in discovered_entry_points()]
 
 @pytest.fixture(params=PLUGINS, scope="module")
 def plugin(request):
-    load()  # the process registry the tabs read, with every installed plugin's models
     return request.param, testing.load_plugin(request.param)
 
 

@@ -7,6 +7,8 @@ import re
 import pytest
 from playwright.sync_api import expect
 
+from tests.helpers import enter
+
 pytestmark = pytest.mark.browser
 TIMEOUT_MS = 30_000
 
@@ -41,8 +43,7 @@ def test_a_card_opens_its_tab_and_the_address_follows(app):
 
 def test_huge_logits_overflow_the_naive_softmax_but_not_the_stable_one(app):
     open_softmax(app)
-    app.fill("#softmax-logits textarea", "1000, 999, 998")
-    app.locator("#softmax-logits textarea").press("Enter")
+    enter(app.locator("#softmax-logits textarea"), "1000, 999, 998")
     stability = app.locator("#softmax-stability")
     expect(stability).to_contain_text("3 of 3 entries as inf/NaN")
     table = app.locator("#softmax-table")
@@ -54,9 +55,7 @@ def test_the_temperature_slider_rerenders_the_distribution(app):
     open_softmax(app)
     stats = app.locator("#softmax-stats")
     expect(stats).to_contain_text("p = 90.18%")
-    number = app.locator("#softmax-temperature input[type=number]")
-    number.fill("5")
-    number.press("Enter")
+    enter(app.locator("#softmax-temperature input[type=number]"), "5")
     expect(stats).not_to_contain_text("p = 90.18%")
     expect(stats).to_contain_text(re.compile(r"p = (1\d|2\d)\.\d\d%"))  # far flatter at T = 5
 
@@ -68,14 +67,13 @@ def test_a_deep_link_opens_the_tab(page, server):
     expect(page.locator("#softmax-stats")).to_contain_text("Top-1")
 
 
+# Deliberately like the other tabs' "refused, then the tab keeps working" tests (test_e2e*.py).
 def test_bad_input_shows_an_error_and_the_tab_keeps_working(app):
     open_softmax(app)
     box = app.locator("#softmax-logits textarea")
-    box.fill("1, banana")
-    box.press("Enter")
+    enter(box, "1, banana")
     expect(app.get_by_text("'banana' is not a number").first).to_be_visible()
-    box.fill("3, 1")
-    box.press("Enter")
+    enter(box, "3, 1")
     expect(app.locator("#softmax-stats")).to_contain_text("p = 88.08%")  # 1 / (1 + e^-2)
 
 

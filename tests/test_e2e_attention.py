@@ -5,20 +5,16 @@ from __future__ import annotations
 import pytest
 from playwright.sync_api import expect
 
+from tests.helpers import enter
+
 pytestmark = pytest.mark.browser
+TAB = ("attention", "#attention-status", "tokens")  # conftest's `tab` opens it
 TIMEOUT_MS = 60_000  # the first load runs MiniLM and renders every head
 GRID_LEFT, GRID_TOP, GRID_STEP = 30, 18, 60  # plugins/attention/figures.py's grid geometry
 
 
-@pytest.fixture
-def tab(open_tab):
-    return open_tab("attention", "#attention-status", "tokens", TIMEOUT_MS)
-
-
 def test_type_a_sentence_open_a_head_and_its_weights_sum_to_one(tab):
-    box = tab.locator("#attention-text textarea")
-    box.fill("The quick brown fox jumps over the lazy dog")
-    box.press("Enter")
+    enter(tab.locator("#attention-text textarea"), "The quick brown fox jumps over the lazy dog")
     status = tab.locator("#attention-status")
     expect(status).to_contain_text("11 tokens", timeout=TIMEOUT_MS)  # [CLS] 9 words [SEP]
 
@@ -47,6 +43,7 @@ def test_type_a_sentence_open_a_head_and_its_weights_sum_to_one(tab):
     assert all(0 <= w <= 1 for w in weights)
 
 
+# Deliberately like the other tabs' "refused, then the tab keeps working" tests (test_e2e*.py).
 def test_an_out_of_range_head_is_refused_and_the_tab_keeps_working(tab):
     head = tab.locator("#attention-head input")
     head.fill("12")
@@ -59,8 +56,7 @@ def test_an_out_of_range_head_is_refused_and_the_tab_keeps_working(tab):
 
 def test_a_link_opens_the_model_and_head_it_names_and_says_what_it_ignored(page, server):
     page.set_default_timeout(TIMEOUT_MS)
-    page.goto(f"{server}/?tab=attention&model=tiny-llama&layer=2&head=5&arch=Mixtral-8x7B"
-              "&bogus=1")  # fmt: skip
+    page.goto(f"{server}/?tab=attention&model=tiny-llama&layer=2&head=5&arch=Mixtral-8x7B&bogus=1")
     expect(page.locator(".toast-body")).to_contain_text(
         "Ignored from the link: bogus (this tab has no such setting)", timeout=TIMEOUT_MS
     )

@@ -7,40 +7,34 @@ import re
 import pytest
 from playwright.sync_api import expect
 
+from tests.helpers import enter
+
 pytestmark = pytest.mark.browser
+TAB = ("diffusion", "#diffusion-numbers", "t = 250")  # conftest's `tab` opens it
 TIMEOUT_MS = 60_000
 
 
-@pytest.fixture
-def diffusion(open_tab):
-    return open_tab("diffusion", "#diffusion-numbers", "t = 250", TIMEOUT_MS)
-
-
-def test_moving_the_timestep_slider_changes_the_noisy_image(diffusion):
-    image = diffusion.locator("#diffusion-xt img")
+def test_moving_the_timestep_slider_changes_the_noisy_image(tab):
+    image = tab.locator("#diffusion-xt img")
     before = image.get_attribute("src")
-    number = diffusion.locator("#diffusion-t input[type=number]")
-    number.fill("900")
-    number.press("Enter")
-    numbers = diffusion.locator("#diffusion-numbers")
+    enter(tab.locator("#diffusion-t input[type=number]"), "900")
+    numbers = tab.locator("#diffusion-numbers")
     expect(numbers).to_contain_text("t = 900", timeout=TIMEOUT_MS)
     expect(numbers).to_contain_text("ᾱ_t = 0.0003")  # linear schedule: almost nothing left
     expect(image).not_to_have_attribute("src", before, timeout=TIMEOUT_MS)
 
 
-def test_ten_ddim_steps_give_sixteen_digits_and_can_be_stepped_through(diffusion):
-    diffusion.get_by_role("tab", name="2 · Remove noise").click()
-    steps = diffusion.locator("#diffusion-steps input[type=number]")
-    steps.fill("10")
-    steps.press("Enter")
-    diffusion.click("#diffusion-run")
-    expect(diffusion.locator("#diffusion-summary")).to_contain_text(
+def test_ten_ddim_steps_give_sixteen_digits_and_can_be_stepped_through(tab):
+    tab.get_by_role("tab", name="2 · Remove noise").click()
+    enter(tab.locator("#diffusion-steps input[type=number]"), "10")
+    tab.click("#diffusion-run")
+    expect(tab.locator("#diffusion-summary")).to_contain_text(
         "16 samples, DDIM with 10", timeout=TIMEOUT_MS
     )
-    expect(diffusion.locator("#diffusion-samples img")).to_have_count(16, timeout=TIMEOUT_MS)
-    expect(diffusion.get_by_text("Step 1 of 10 (timestep t = 900)")).to_be_visible()
-    diffusion.click("#diffusion-next")
-    step_2 = diffusion.get_by_text("Step 2 of 10 (timestep t = 800)")
+    expect(tab.locator("#diffusion-samples img")).to_have_count(16, timeout=TIMEOUT_MS)
+    expect(tab.get_by_text("Step 1 of 10 (timestep t = 900)")).to_be_visible()
+    tab.click("#diffusion-next")
+    step_2 = tab.get_by_text("Step 2 of 10 (timestep t = 800)")
     expect(step_2).to_be_visible(timeout=TIMEOUT_MS)
 
 

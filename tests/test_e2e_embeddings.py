@@ -14,6 +14,8 @@ from gradio_client import Client
 from gradio_client.exceptions import AppError
 from playwright.sync_api import expect
 
+from tests.helpers import enter
+
 FIRST_CALL_MS = 240_000  # model load plus, on a fresh machine, the index build
 TIMEOUT_MS = 30_000
 ANALOGY = ("king - man + woman", True, "cosine", True, "boy, girl", "PCA")
@@ -65,14 +67,18 @@ def test_bad_expressions_get_a_message_and_the_server_keeps_serving(client, args
 
 def test_search_sentences_and_context_endpoints(client):
     hits = client.predict(
-        "a pet that purrs", "The cat purred.\nStocks fell.\nIt rained.", 2,
+        "a pet that purrs",
+        "The cat purred.\nStocks fell.\nIt rained.",
+        2,
         api_name="/embeddings_search",
-    )  # fmt: skip
+    )
     assert hits["data"][0][2] == "The cat purred." and len(hits["data"]) == 2
     _, summary = client.predict(
-        "A cat sat.\nA kitten slept.\nMarkets fell.", "cosine", True,
+        "A cat sat.\nA kitten slept.\nMarkets fell.",
+        "cosine",
+        True,
         api_name="/embeddings_sentences",
-    )  # fmt: skip
+    )
     assert "Closest pair by cosine: **1** and **2**" in summary
     text = client.predict(
         "bank", "The river bank.", "The bank loan.", api_name="/embeddings_context"
@@ -84,6 +90,7 @@ def test_search_sentences_and_context_endpoints(client):
 
 @pytest.fixture
 def tab(page, server):
+    """The tab opened from its card on the home page (conftest's `tab` opens it by its link)."""
     page.set_default_timeout(TIMEOUT_MS)
     page.goto(server)
     page.click("#card-embeddings")
@@ -102,9 +109,7 @@ def test_the_tab_opens_on_the_classic_analogy(tab):
 
 @pytest.mark.browser
 def test_typing_an_expression_and_the_exclude_switch(tab):
-    box = tab.locator("#embeddings-expression textarea")
-    box.fill("walking - walk + swim")
-    box.press("Enter")
+    enter(tab.locator("#embeddings-expression textarea"), "walking - walk + swim")
     expect(tab.locator("#embeddings-status")).to_contain_text(
         "walking - walk + swim", timeout=TIMEOUT_MS
     )
@@ -113,14 +118,13 @@ def test_typing_an_expression_and_the_exclude_switch(tab):
     expect(tab.locator("#embeddings-neighbours")).to_contain_text("input word", timeout=TIMEOUT_MS)
 
 
+# Deliberately like the other tabs' "refused, then the tab keeps working" tests (test_e2e*.py).
 @pytest.mark.browser
 def test_a_parse_error_points_at_the_column_and_the_tab_keeps_working(tab):
     box = tab.locator("#embeddings-expression textarea")
-    box.fill("king - + woman")
-    box.press("Enter")
+    enter(box, "king - + woman")
     expect(tab.get_by_text("at column 8").first).to_be_visible(timeout=TIMEOUT_MS)
-    box.fill("paris - france + italy")
-    box.press("Enter")
+    enter(box, "paris - france + italy")
     expect(tab.locator("#embeddings-status")).to_contain_text(
         "paris - france + italy", timeout=TIMEOUT_MS
     )
@@ -129,16 +133,22 @@ def test_a_parse_error_points_at_the_column_and_the_tab_keeps_working(tab):
 @pytest.mark.browser
 def test_a_link_restores_the_workbench_and_the_search_and_names_what_it_ignored(page, server):
     page.set_default_timeout(TIMEOUT_MS)
-    link = {"tab": "embeddings", "expr": "paris - france + italy", "measure": "dot product",
-            "k": 1, "bogus": 1}  # fmt: skip
+    link = {
+        "tab": "embeddings",
+        "expr": "paris - france + italy",
+        "measure": "dot product",
+        "k": 1,
+        "bogus": 1,
+    }
     page.goto(f"{server}?{urlencode(link)}")  # a "+" must travel as %2B
     # The notice comes at once, before the model has loaded, and fades after a few seconds.
     expect(page.locator(".toast-body")).to_contain_text(
         "Ignored from the link: bogus (this tab has no such setting)", timeout=TIMEOUT_MS
     )
     status = page.locator("#embeddings-status")
-    expect(status).to_contain_text("paris - france + italy → florence (dot product",
-                                   timeout=FIRST_CALL_MS)  # fmt: skip
+    expect(status).to_contain_text(
+        "paris - france + italy → florence (dot product", timeout=FIRST_CALL_MS
+    )
     expect(page.locator("#embeddings-expression textarea")).to_have_value("paris - france + italy")
     expect(page.locator("#embeddings-measure").get_by_label("dot product")).to_be_checked()
     hits = page.locator("#embeddings-hits")  # the search section reads the link too: one hit

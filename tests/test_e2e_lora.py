@@ -10,20 +10,28 @@ from urllib.parse import urlencode
 import pytest
 from playwright.sync_api import expect
 
+from tests.helpers import enter
+
 pytestmark = pytest.mark.browser
 TIMEOUT_MS = 90_000  # the first visit loads tiny-llama; a training run takes seconds
 
 
 def _set(page, elem_id: str, value: str) -> None:
-    box = page.locator(f"#{elem_id} input[type=number]").first
-    box.fill(value)
-    box.press("Enter")
+    enter(page.locator(f"#{elem_id} input[type=number]").first, value)
 
 
 def test_a_link_restores_the_plan_and_the_plan_follows_the_rank(page, server):
     page.set_default_timeout(TIMEOUT_MS)
-    link = {"tab": "lora", "rank": 2, "alpha": 4, "targets": json.dumps(["q_proj", "v_proj"]),
-            "steps": 40, "lr": 0.01, "seed": 7, "bogus": 1}  # fmt: skip
+    link = {
+        "tab": "lora",
+        "rank": 2,
+        "alpha": 4,
+        "targets": json.dumps(["q_proj", "v_proj"]),
+        "steps": 40,
+        "lr": 0.01,
+        "seed": 7,
+        "bogus": 1,
+    }
     # The notice comes at once and fades after a few seconds: look before the page has loaded.
     page.goto(f"{server}/?{urlencode(link)}", wait_until="commit")
     expect(page.locator(".toast-body")).to_contain_text(
@@ -48,9 +56,7 @@ def test_a_link_restores_the_plan_and_the_plan_follows_the_rank(page, server):
     expect(plan).to_contain_text("3,072 trainable parameters")
     expect(cmd).to_contain_text("--rank 1")
 
-    box = page.locator("#lora-lr input")
-    box.fill("5")
-    box.press("Enter")
+    enter(page.locator("#lora-lr input"), "5")
     expect(page.get_by_text("learning rate must be above 0 and at most 1").first).to_be_visible()
 
 

@@ -5,21 +5,25 @@ from __future__ import annotations
 import re
 
 import pytest
-from playwright.sync_api import expect
+from playwright.sync_api import Locator, Page, expect
+
+from tests.helpers import enter
 
 pytestmark = pytest.mark.browser
+TAB = ("moe", "#moe-status", "tokens")  # conftest's `tab` opens it
 TIMEOUT_MS = 60_000  # the first visit loads tiny-mixtral and tiny-llama
 
 
-@pytest.fixture
-def tab(open_tab):
-    return open_tab("moe", "#moe-status", "tokens", TIMEOUT_MS)
+def train(tab: Page, steps: int) -> Locator:
+    """Start a training run of ``steps`` steps; the summary that reports on it."""
+    tab.get_by_role("tab", name="Training: with and without the aux loss").click()
+    enter(tab.get_by_label("number input for Steps"), str(steps))
+    tab.click("#moe-train")
+    return tab.locator("#moe-train-md")
 
 
 def test_route_a_sentence_and_our_layer_reproduces_the_model(tab):
-    box = tab.locator("#moe-text textarea")
-    box.fill("A spider has eight legs.")
-    box.press("Enter")
+    enter(tab.locator("#moe-text textarea"), "A spider has eight legs.")
     expect(tab.locator("#moe-status")).to_contain_text(
         "6 tokens through tiny-mixtral", timeout=TIMEOUT_MS
     )
@@ -32,33 +36,21 @@ def test_a_small_capacity_drops_tokens_in_the_lab(tab):
     tab.get_by_role("tab", name="Routing lab").click()
     md = tab.locator("#moe-lab-md")
     expect(md).to_contain_text("capacity C")
-    number = tab.locator("#moe-capacity input[type=number]")
-    number.fill("0.25")
-    number.press("Enter")
+    enter(tab.locator("#moe-capacity input[type=number]"), "0.25")
     expect(md).to_contain_text("= 2 tokens per expert")  # ⌈0.25 · 32 · 2 / 8⌉
     expect(md).to_contain_text(re.compile(r"dropped: [1-9]\d* of 64 choices"))
     expect(tab.locator('#moe-dropped [data-testid^="cell-"]').first).to_be_visible()
 
 
 def test_training_runs_live_to_its_last_step(tab):
-    tab.get_by_role("tab", name="Training: with and without the aux loss").click()
-    steps = tab.get_by_label("number input for Steps")
-    steps.fill("200")
-    steps.press("Enter")
-    tab.click("#moe-train")
-    summary = tab.locator("#moe-train-md")
+    summary = train(tab, 200)
     expect(summary).to_contain_text("Step 200 of 200", timeout=TIMEOUT_MS)
     expect(summary).to_contain_text("with aux loss")
     expect(tab.locator("#moe-train-plot .js-plotly-plot")).to_be_visible()
 
 
 def test_stop_ends_a_training_run_early(tab):
-    tab.get_by_role("tab", name="Training: with and without the aux loss").click()
-    steps = tab.get_by_label("number input for Steps")
-    steps.fill("1000")
-    steps.press("Enter")
-    tab.click("#moe-train")
-    summary = tab.locator("#moe-train-md")
+    summary = train(tab, 1000)
     expect(summary).to_contain_text(re.compile(r"Step \d+ of 1000"), timeout=TIMEOUT_MS)
     tab.click("#moe-stop")
     expect(summary).to_contain_text(re.compile(r"Stopped at step \d+ of 1000"))

@@ -8,14 +8,12 @@ import re
 import pytest
 from playwright.sync_api import expect
 
+from tests.helpers import enter
+
 pytestmark = pytest.mark.browser
+TAB = ("quantization", "#quantization-lab-md", "SNR")  # conftest's `tab` opens it
 TIMEOUT_MS = 60_000  # the first visit loads tiny-llama
 LINK = "?tab=quantization&format=int4&granularity=tensor&outliers=3&bogus=1"
-
-
-@pytest.fixture
-def tab(open_tab):
-    return open_tab("quantization", "#quantization-lab-md", "SNR", TIMEOUT_MS)
 
 
 def test_the_lab_redraws_for_another_format_and_refuses_a_bad_group(tab):
@@ -26,8 +24,7 @@ def test_the_lab_redraws_for_another_format_and_refuses_a_bad_group(tab):
     expect(md).to_contain_text("NormalFloat", timeout=TIMEOUT_MS)  # behind the queue's work
     tab.get_by_label("group", exact=True).first.check()
     number = tab.locator("#quantization-lab-group input[type=number]")
-    number.fill("128")
-    number.press("Enter")
+    enter(number, "128")
     number.blur()
     expect(tab.get_by_text("nearest sizes that do: 64, 96").first).to_be_visible()
 

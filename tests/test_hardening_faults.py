@@ -20,12 +20,12 @@ import gradio as gr
 import pytest
 from gradio_client import Client
 
-import playground.models
 from playground import testing
 from playground.app import create_app
+from playground.concept import Context
 from playground.host import Host, discovered_entry_points, load
 from playground.inputs import guard
-from playground.models import ModelRegistry, ModelUnavailable
+from playground.models import ModelRegistry, ModelSpec, ModelUnavailable
 from plugins.models import language, paths
 from tests.helpers import FIXTURE_PLUGINS
 from tests.load.client import call, healthy
@@ -41,7 +41,7 @@ def explode(text):
 def echo(text):
     return text
 
-def build():
+def build(_context):
     with gr.Blocks() as tab:
         box, out = gr.Textbox(), gr.Textbox()
         box.submit(explode, box, out, api_name="boom_explode")
@@ -102,7 +102,7 @@ def test_a_plugin_broken_at_any_stage_leaves_every_other_tab_serving(every_kind_
 # -- model files ----------------------------------------------------------------------------
 
 
-def _registry_with(spec: playground.models.ModelSpec) -> ModelRegistry:
+def _registry_with(spec: ModelSpec) -> ModelRegistry:
     registry = ModelRegistry()
     for other in load(registry=ModelRegistry()).registry.specs():
         registry.register(spec if other.id == spec.id else other)
@@ -119,22 +119,22 @@ def _damaged(tmp_path: Path, folder: Path, weights: str, how: str) -> Path:
     return copy
 
 
-def _gpt_model(model_id):
+def _gpt_model(context, model_id):
     from plugins.gpt import views
 
-    return guard(views.load_model)(model_id)  # as the tab's handlers answer: a gr.Error
+    return guard(views.load_model)(context, model_id)  # as the tab's handlers answer: a gr.Error
 
 
-def _moe_model(model_id):
+def _moe_model(context, model_id):
     from plugins.moe import views
 
-    return guard(views.load)(model_id)
+    return guard(views.load)(context, model_id)
 
 
-def _diffusion_model(model_id):
+def _diffusion_model(context, model_id):
     from plugins.diffusion import views
 
-    return guard(views.load_model)(model_id)
+    return guard(views.load_model)(context, model_id)
 
 
 CASES = {
@@ -163,19 +163,17 @@ def test_a_missing_or_corrupt_weight_file_is_a_message_in_the_tab(
     spec = dataclasses.replace(
         real, load=_loader(model_id, copy), unavailable=language.missing_weights(copy, weights)
     )
-    monkeypatch.setattr(playground.models, "REGISTRY", _registry_with(spec))
     with pytest.raises(gr.Error) as caught:
-        tab_loads(model_id)
+        tab_loads(Context(_registry_with(spec)), model_id)
     message = str(caught.value.message)
     assert str(copy / weights) in message  # names the file
     assert ("missing" if how == "missing" else "could not be loaded") in message
     assert (folder / weights).stat().st_size > 1000  # the real asset is untouched
 
 
-def test_a_model_missing_from_the_registry_is_refused_by_name(monkeypatch):
-    monkeypatch.setattr(playground.models, "REGISTRY", ModelRegistry())
+def test_a_model_missing_from_the_registry_is_refused_by_name():
     with pytest.raises(gr.Error, match="Unknown model 'tiny-llama'"):
-        _gpt_model("tiny-llama")
+        _gpt_model(Context(ModelRegistry()), "tiny-llama")
 
 
 def test_an_unreachable_hub_says_so_quickly(monkeypatch):
@@ -186,13 +184,12 @@ def test_an_unreachable_hub_says_so_quickly(monkeypatch):
     monkeypatch.setattr(huggingface_hub, "try_to_load_from_cache", lambda *a, **k: None)
     language._hub_answers.cache_clear()
     registry = load(registry=ModelRegistry()).registry
-    monkeypatch.setattr(playground.models, "REGISTRY", registry)
     started = time.monotonic()
     try:
         with testing.no_network():
             reason = registry.spec("gpt2").unavailable()
             with pytest.raises(gr.Error, match="hub did not answer"):
-                _gpt_model("gpt2")
+                _gpt_model(Context(registry), "gpt2")
             with pytest.raises(ModelUnavailable, match="hub did not answer"):
                 registry.get("gpt2", "cpu")
     finally:

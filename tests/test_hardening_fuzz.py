@@ -75,7 +75,12 @@ def _table_values(default: Any) -> list[Any]:
     width = len(headers)
     row = [math.nan, math.inf, -math.inf, 1e308, "x", None, "", LONG[:1000]]
     return [
-        None, "", "a table", [], {}, {"headers": headers, "data": []},
+        None,
+        "",
+        "a table",
+        [],
+        {},
+        {"headers": headers, "data": []},
         {"headers": headers, "data": [[None] * width]},
         {"headers": headers, "data": [(row * width)[:width] for _ in range(3)]},
         {"headers": headers, "data": [[1] * (width + 3)]},  # too many columns
@@ -83,7 +88,7 @@ def _table_values(default: Any) -> list[Any]:
         {"headers": headers, "data": [["1"] * width for _ in range(5_000)]},  # very many rows
         {"headers": [], "data": "not rows"},
         {"data": [[1e308] * width], "headers": headers, "metadata": {"display_value": 7}},
-    ]  # fmt: skip
+    ]
 
 
 def _strategy(param: dict[str, Any], files: list[Any]) -> st.SearchStrategy:

@@ -102,8 +102,14 @@ def test_the_app_has_home_every_concept_and_plugins_in_order():
     tabs = [b for b in app.blocks.values() if isinstance(b, gr.Tab)]
     assert [t.id for t in tabs] == ["home", "softmax", "sample", "plugins"]  # by order=10, 50
     public = {fn.api_name for fn in app.fns.values() if fn.api_visibility == "public"}
-    assert public == {"softmax_compute", "softmax_preset", "softmax_export", "softmax_diff",
-                      "softmax_exercise", "sample_greet"}  # fmt: skip
+    assert public == {
+        "softmax_compute",
+        "softmax_preset",
+        "softmax_export",
+        "softmax_diff",
+        "softmax_exercise",
+        "sample_greet",
+    }
 
 
 def test_composing_skips_only_the_servers_gradio_never_serves():
@@ -141,11 +147,11 @@ def test_built_ins_are_entry_points_like_any_plugin():
 
 def test_concept_records_reject_bad_ids_and_areas():
     with pytest.raises(ValueError, match="must be a slug"):
-        Concept(id="Bad Id", title="t", summary="s", build=gr.Blocks)
+        Concept(id="Bad Id", title="t", summary="s", build=lambda _context: gr.Blocks())
     with pytest.raises(ValueError, match="area"):
-        Concept(id="ok", title="t", summary="s", build=gr.Blocks, area="physics")
+        Concept(id="ok", title="t", summary="s", build=lambda _context: gr.Blocks(), area="physics")
     with pytest.raises(ValueError, match="title"):
-        Concept(id="ok", title=" ", summary="s", build=gr.Blocks)
+        Concept(id="ok", title=" ", summary="s", build=lambda _context: gr.Blocks())
 
 
 class Toy:

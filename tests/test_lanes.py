@@ -27,7 +27,7 @@ def _click(x: float) -> float:
     return x * 2
 
 
-def _build() -> gr.Blocks:
+def _build(_context) -> gr.Blocks:
     with gr.Blocks() as tab:
         x = gr.Number(1, label="x")
         out = gr.Textbox(label="out")
@@ -39,8 +39,16 @@ def _build() -> gr.Blocks:
 
 @hookimpl
 def register_concepts(register):
-    register(Concept(id="lane", title="Lane", summary="A long job and a click.", build=_build,
-                     long=("lane_train", "lane_sample"), gpu={"lane_train": 30}))  # fmt: skip
+    register(
+        Concept(
+            id="lane",
+            title="Lane",
+            summary="A long job and a click.",
+            build=_build,
+            long=("lane_train", "lane_sample"),
+            gpu={"lane_train": 30},
+        )
+    )
 
 
 @pytest.fixture
@@ -57,8 +65,9 @@ def app():
 
 def test_long_jobs_go_to_the_shared_lane_and_the_rest_stay(app):
     blocks, _ = app
-    lanes_of = {fn.api_name: (fn.concurrency_id, fn.concurrency_limit) for fn in
-                blocks.fns.values()}  # fmt: skip
+    lanes_of = {
+        fn.api_name: (fn.concurrency_id, fn.concurrency_limit) for fn in blocks.fns.values()
+    }
     assert lanes_of["lane_train"] == (lanes.LONG_LANE, lanes.LONG_SLOTS)
     assert lanes_of["lane_double"][0] == "lane"
 

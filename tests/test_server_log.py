@@ -13,7 +13,7 @@ import pytest
 from playwright.sync_api import Locator, Page, expect
 
 from playground.host import load
-from tests.helpers import start_server
+from tests.helpers import enter, start_server
 
 FIRST_VIEW_MS = 60_000  # a tab's first view loads its model on a busy machine
 PROGRESS_BAR = re.compile(r"\d+%\|")  # tqdm's "  40%|████      | 2/5"
@@ -21,9 +21,7 @@ PROGRESS_BAR = re.compile(r"\d+%\|")  # tqdm's "  40%|████      | 2/5"
 
 def number(page: Page, where: str, label: str, value: float) -> None:
     """Type into the number box of the slider or number field labelled ``label``."""
-    box = page.locator(f"{where} input[type=number][aria-label$='{label}']").first
-    box.fill(str(value))
-    box.press("Enter")
+    enter(page.locator(f"{where} input[type=number][aria-label$='{label}']").first, str(value))
 
 
 def text(page: Page, selector: str, value: str) -> None:
@@ -37,6 +35,10 @@ def changes(output: Locator) -> Iterator[None]:
     before = output.inner_text()
     yield
     expect(output).not_to_have_text(before)
+
+
+# One session a tab, written out step by step as a learner would click: where two tabs' steps
+# look alike (embeddings and moe: type, press a button, read the status) the copy is deliberate.
 
 
 def softmax(page: Page) -> None:
@@ -231,10 +233,15 @@ def test_a_hub_pipeline_loads_and_generates_without_progress_bars(tmp_path, capf
     from plugins.models.language import load_hub_pipeline
 
     unet = UNet2DModel(
-        sample_size=8, in_channels=1, out_channels=1, block_out_channels=(8, 16),
-        layers_per_block=1, down_block_types=("DownBlock2D",) * 2,
-        up_block_types=("UpBlock2D",) * 2, norm_num_groups=4,
-    )  # fmt: skip
+        sample_size=8,
+        in_channels=1,
+        out_channels=1,
+        block_out_channels=(8, 16),
+        layers_per_block=1,
+        down_block_types=("DownBlock2D",) * 2,
+        up_block_types=("UpBlock2D",) * 2,
+        norm_num_groups=4,
+    )
     DDPMPipeline(unet, DDPMScheduler(num_train_timesteps=10)).save_pretrained(tmp_path)
     capfd.readouterr()
     pipe = load_hub_pipeline(str(tmp_path))("cpu")  # a local folder stands in for a repo

@@ -19,8 +19,16 @@ import pytest
 PLUGINS = Path(__file__).parent.parent / "plugins"
 CONCEPTS = sorted(p.parent.name for p in PLUGINS.glob("*/tab.py"))
 HEAVY = ("torch", "transformers", "diffusers", "peft", "sentence_transformers")  # gradio has numpy
-TAB_IMPORTS = ("__future__", "collections.abc", "functools", "pathlib", "typing", "gradio",
-               "playground")  # fmt: skip
+TAB_IMPORTS = (
+    "__future__",
+    "collections.abc",
+    "dataclasses",  # the Events record of the handlers bound to the host's context
+    "functools",
+    "pathlib",
+    "typing",
+    "gradio",
+    "playground",
+)
 
 # package -> the other packages it may import, and why
 ALLOWED = {
@@ -28,7 +36,7 @@ ALLOWED = {
     "diffusion": {"models"},  # the bundled denoisers, their schedules and training shape
     "embeddings": {"models"},
     "gpt": {"models"},
-    "lora": {"models", "quantization"},  # QLoRA's NF4 base: the NF4 math is quantization.py's
+    "lora": {"models", "quantization"},  # QLoRA's NF4 base: the NF4 math is quantization/nf4.py's
     "models": set(),  # the shared base: it imports no concept
     "moe": {"models", "attention", "gpt"},  # anatomy's FLOP count, gpt's greedy loop
     "quantization": {"models", "gpt"},  # held-out perplexity and corpus; gpt's greedy loop

@@ -10,6 +10,7 @@ import gradio as gr
 import pytest
 
 from playground import Answer, Concept, Exercise, compare, hookimpl, share
+from playground.concept import Context
 from playground.exercise import judge
 from playground.export import Export
 from playground.host import Host
@@ -77,8 +78,15 @@ def test_restore_sets_only_its_own_tab_and_names_what_it_ignored(controls):
             raise gr.Error("k must be even.")
 
     state = {**controls, "k": (controls["k"], even)}
-    query = {"tab": "demo", "t": "0.5", "k": "3", "mode": "beam", "show": "[oops", "zzz": "1",
-             "__theme": "dark"}  # fmt: skip
+    query = {
+        "tab": "demo",
+        "t": "0.5",
+        "k": "3",
+        "mode": "beam",
+        "show": "[oops",
+        "zzz": "1",
+        "__theme": "dark",
+    }
     values, ignored = share.restore("demo", state, query)
     assert values == {"t": 0.5}
     assert ignored == [
@@ -113,10 +121,12 @@ def test_export_files_hold_the_numbers_tables_and_script():
 # -- exercises ------------------------------------------------------------------------------
 
 SOLVED: list[str] = []
+NO_MODELS = Context(ModelRegistry())  # these exercises' truths need no model
 
 
 def _truth(value):
-    def solve():
+    def solve(context):
+        assert isinstance(context, Context)  # what the host hands every solve
         SOLVED.append("solved")
         return Answer(value, "because", tolerance=0.05)
 
@@ -130,21 +140,22 @@ def exercise(**kwargs) -> Exercise:
 
 def test_a_choice_is_judged_against_the_computed_truth():
     item = exercise(choices=("up", "down"), solve=_truth("down"))
-    assert judge(item, "down").startswith("**Right.** The model says: **down**.")
-    assert judge(item, "up").startswith("**Not quite.**")
+    assert judge(item, "down", NO_MODELS).startswith("**Right.** The model says: **down**.")
+    assert judge(item, "up", NO_MODELS).startswith("**Not quite.**")
 
 
 def test_several_choices_name_what_was_missed_and_what_was_extra():
     item = exercise(choices=("a", "b", "c"), multiple=True, solve=_truth(("a", "b")))
-    assert "Right" in judge(item, ["b", "a"])
-    reveal = judge(item, ["a", "c"])
+    assert "Right" in judge(item, ["b", "a"], NO_MODELS)
+    reveal = judge(item, ["a", "c"], NO_MODELS)
     assert "You missed b. Not c." in reveal and "**a, b**" in reveal
 
 
 def test_a_number_counts_within_its_tolerance():
     item = exercise(solve=_truth(0.5))
-    assert "Right" in judge(item, "0.51") and "off by 2%" in judge(item, "0.51")
-    assert "Not quite" in judge(item, "0.6")
+    reveal = judge(item, "0.51", NO_MODELS)
+    assert "Right" in reveal and "off by 2%" in reveal
+    assert "Not quite" in judge(item, "0.6", NO_MODELS)
 
 
 @pytest.mark.parametrize(
@@ -161,7 +172,7 @@ def test_a_number_counts_within_its_tolerance():
 def test_a_bad_answer_is_refused_before_the_truth_is_computed(kwargs, given, why):
     SOLVED.clear()
     with pytest.raises(ValueError, match=why):
-        judge(exercise(solve=_truth(1.0), **kwargs), given)
+        judge(exercise(solve=_truth(1.0), **kwargs), given, NO_MODELS)
     assert not SOLVED  # nothing revealed, nothing spent
 
 
@@ -185,7 +196,9 @@ def _plugin(*exercises: Exercise) -> types.ModuleType:
 
     @hookimpl
     def register_concepts(register):
-        register(Concept(id="demo", title="Demo", summary="A demo.", build=gr.Blocks))
+        register(
+            Concept(id="demo", title="Demo", summary="A demo.", build=lambda _context: gr.Blocks())
+        )
 
     @hookimpl
     def register_exercises(register):

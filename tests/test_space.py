@@ -364,21 +364,34 @@ def _gpu_layer(fn):
     return on_gpu[-1] if on_gpu else layers[-1]
 
 
-def test_on_zerogpu_every_event_running_a_gpu_endpoint_is_wrapped(monkeypatch):
-    from plugins.softmax import tab, views
+@pytest.fixture
+def softmax_events(monkeypatch) -> list:
+    """Each softmax `tab.Events` a build makes, in order: tab.events(context) binds a new
+    `compute` handler (the `softmax_compute` endpoint) for every build."""
+    from plugins.softmax import tab
+
+    made = []
+    events = tab.events
+    monkeypatch.setattr(tab, "events", lambda context: made.append(events(context)) or made[-1])
+    return made
+
+
+def test_on_zerogpu_every_event_running_a_gpu_endpoint_is_wrapped(monkeypatch, softmax_events):
+    from plugins.softmax import views
 
     calls: list[int] = []
     monkeypatch.setitem(sys.modules, "spaces", fake_spaces(calls))
     monkeypatch.setenv(zerogpu.ENV_VAR, "true")
     app = softmax_app()
+    on_compute = softmax_events[-1].compute
     layers = [_gpu_layer(fn.fn) for fn in app.fns.values()]
-    on_gpu = [f for f in layers if getattr(f, "__wrapped__", None) is tab.on_compute]
+    on_gpu = [f for f in layers if getattr(f, "__wrapped__", None) is on_compute]
     assert len(on_gpu) >= 3  # the endpoint and the private UI events that run the same math
     assert {f.gpu_duration for f in on_gpu} == {10}
-    assert not any(f is tab.on_compute for f in layers)  # none left unwrapped
+    assert not any(f is on_compute for f in layers)  # none left unwrapped
     preset = next(fn for fn in app.fns.values() if fn.api_name == "softmax_preset")
     assert _gpu_layer(preset.fn) is views.load_preset  # no GPU asked for, none taken
-    assert inspect.signature(on_gpu[0]) == inspect.signature(tab.on_compute)
+    assert inspect.signature(on_gpu[0]) == inspect.signature(on_compute)
 
     with testing.serving(app) as url:  # Gradio runs the wrapper, and it still answers
         event, data = testing.call_endpoint(
@@ -387,21 +400,19 @@ def test_on_zerogpu_every_event_running_a_gpu_endpoint_is_wrapped(monkeypatch):
     assert event == "complete" and "88.08%" in data[0] and calls == [10]
 
 
-def test_off_zerogpu_nothing_is_wrapped(monkeypatch):
-    from plugins.softmax import tab
-
+def test_off_zerogpu_nothing_is_wrapped(monkeypatch, softmax_events):
     monkeypatch.setitem(sys.modules, "spaces", fake_spaces([]))
     monkeypatch.delenv(zerogpu.ENV_VAR, raising=False)
     fns = softmax_app().fns.values()
     assert not any(hasattr(_gpu_layer(fn.fn), "gpu_duration") for fn in fns)
-    assert any(_gpu_layer(fn.fn) is tab.on_compute for fn in fns)
+    assert any(_gpu_layer(fn.fn) is softmax_events[-1].compute for fn in fns)
 
     monkeypatch.setenv(zerogpu.ENV_VAR, "1")
     for missing in (None, types.ModuleType("spaces")):  # not installed; this repo's spaces/ folder
         monkeypatch.setitem(sys.modules, "spaces", missing)
         with pytest.warns(RuntimeWarning, match="`spaces` package is missing"):
             app = softmax_app()
-        assert any(_gpu_layer(fn.fn) is tab.on_compute for fn in app.fns.values())
+        assert any(_gpu_layer(fn.fn) is softmax_events[-1].compute for fn in app.fns.values())
 
 
 def test_a_gpu_name_that_is_no_endpoint_costs_only_its_tab(monkeypatch):
@@ -409,7 +420,7 @@ def test_a_gpu_name_that_is_no_endpoint_costs_only_its_tab(monkeypatch):
 
     monkeypatch.delenv(zerogpu.ENV_VAR, raising=False)
 
-    def build() -> gr.Blocks:
+    def build(_context) -> gr.Blocks:
         with gr.Blocks() as blocks:
             box = gr.Textbox()
             blocks.load(lambda: "x", None, box, api_name="typo_compute")

@@ -6,6 +6,7 @@ import torch
 import torch.nn.functional as F
 
 from playground.bench import BenchCase
+from playground.concept import Context
 from plugins.attention import attention as ours
 
 SHAPES = ((1, 8, 256, 64), (8, 12, 512, 64))  # (B, H, T, D)
@@ -20,21 +21,23 @@ def grid_text(tokens: int = GRID_TOKENS) -> str:
     return " ".join(WORDS[i % len(WORDS)] for i in range(tokens - 2))
 
 
-def _grid_case() -> BenchCase:
+def _grid_case(context: Context) -> BenchCase:
     from plugins.attention import tab, views  # gradio: only when the bench runs
 
     text = grid_text()
+    on_grid = tab.events(context).grid  # the tab's handler, as its build binds it
 
     def full_grid():
         views.clear_cache()  # time the model run too, not a cached capture
-        return tab.on_grid(text, "minilm", 0, 0, 1)
+        return on_grid(text, "minilm", 0, 0, 1)
 
     return BenchCase(
         f"full grid handler, MiniLM, {GRID_TOKENS} tokens", full_grid, target="ours_ms <= 300"
     )
 
 
-def cases(device: str) -> list[BenchCase]:
+def cases(context: Context) -> list[BenchCase]:
+    device = context.device()
     gen = torch.Generator().manual_seed(0)
     found = []
     for b, h, t, d in SHAPES:
@@ -51,4 +54,4 @@ def cases(device: str) -> list[BenchCase]:
                     target="ratio <= 1.3",
                 )
             )
-    return [*found, _grid_case()]
+    return [*found, _grid_case(context)]

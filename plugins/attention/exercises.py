@@ -4,6 +4,7 @@ GPT-2 small's real shape (the weights come from capture.py, through hooks on the
 from __future__ import annotations
 
 from playground import lazy
+from playground.concept import Context
 from playground.exercise import Answer, Exercise
 
 TEXT = "The cat sat on the mat because it was tired, and the dog sat on the rug."  # the default
@@ -12,18 +13,18 @@ CLS_CHOICES = ("[CLS]", "[SEP]", "the", "cat", ".")
 CAUSAL_LAYER, CAUSAL_HEAD = 2, 1
 
 
-def _run(model_id: str):
+def _run(context: Context, model_id: str):
     from plugins.attention import views
 
-    return views.run(model_id, TEXT)
+    return views.run(context, model_id, TEXT)
 
 
 def _at(tokens: list[str], token: str) -> list[int]:
     return [j for j, t in enumerate(tokens) if t == token]
 
 
-def cls_target() -> Answer:
-    r = _run("minilm")
+def cls_target(context: Context) -> Answer:
+    r = _run(context, "minilm")
     row = r.captured.layers[CLS_LAYER].weights[CLS_HEAD, 0].float().cpu()
     order = row.argsort(descending=True)[:3].tolist()
     top = ", ".join(f"`{r.tokens[j]}` (position {j}, {float(row[j]):.3f})" for j in order)
@@ -37,8 +38,8 @@ def cls_target() -> Answer:
     )
 
 
-def first_token_self() -> Answer:
-    r = _run("tiny-llama")
+def first_token_self(context: Context) -> Answer:
+    r = _run(context, "tiny-llama")
     c = r.captured
     w = c.layers[CAUSAL_LAYER].weights[CAUSAL_HEAD].float().cpu()
     return Answer(
@@ -51,7 +52,7 @@ def first_token_self() -> Answer:
     )
 
 
-def gpt2_ffn_share() -> Answer:
+def gpt2_ffn_share(context: Context) -> Answer:  # counted from the preset: no model
     from plugins.attention import anatomy
 
     b = anatomy.breakdown(anatomy.PRESETS["GPT-2 small"], 1024)

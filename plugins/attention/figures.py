@@ -14,10 +14,11 @@ import plotly.graph_objects as go
 from PIL import Image, ImageDraw, ImageFont
 from plotly.subplots import make_subplots
 
-ACCENT = "#4f46e5"
+from playground import plots
+from playground.plots import ACCENT
+
 HIGHLIGHT = "#f59e0b"
 MUTED = "#94a3b8"
-TEMPLATE = "plotly_white"
 LINE_PX = 15  # the height of an 11 px label's box, about
 SCALE = [[0.0, "#ffffff"], [0.5, "#818cf8"], [1.0, "#1e1b4b"]]
 
@@ -113,8 +114,8 @@ def heatmap(weights: np.ndarray, tokens: list[str], title: str) -> go.Figure:
         title=title,
         height=min(900, 170 + 16 * t),
         margin=dict(l=60, r=20, t=50, b=60),
-        template=TEMPLATE,
     )
+    plots.style(fig)
     return fig
 
 
@@ -168,8 +169,8 @@ def lines(weights: np.ndarray, tokens: list[str], threshold: float, query: int) 
         ),
         height=height,
         margin=margin,
-        template=TEMPLATE,
     )
+    plots.style(fig)
     return fig
 
 
@@ -209,8 +210,8 @@ def vectors(
     fig.update_layout(
         height=min(760, 260 + 11 * len(tokens)),
         margin=dict(l=60, r=20, t=40, b=50),
-        template=TEMPLATE,
     )
+    plots.style(fig)
     return fig
 
 
@@ -231,7 +232,8 @@ def scores_and_weights(
     fig.add_bar(x=x, y=weights, marker_color=HIGHLIGHT, row=2, col=1, showlegend=False)
     fig.update_xaxes(**_token_axis(tokens, tickangle=-90))
     fig.update_yaxes(range=[0, 1.05], row=2, col=1)
-    fig.update_layout(height=440, margin=dict(l=40, r=20, t=40, b=60), template=TEMPLATE)
+    fig.update_layout(height=440, margin=dict(l=40, r=20, t=40, b=60))
+    plots.style(fig)
     return fig
 
 
@@ -256,7 +258,8 @@ def small_heatmap(weights: np.ndarray, tokens: list[str]) -> go.Figure:
     fig.update_xaxes(**_token_axis(tokens, title_text="key"))
     fig.update_yaxes(**_token_axis(tokens, title_text="query", autorange="reversed"))
     # room on top for the Gradio label, which sits over the figure's top left corner
-    fig.update_layout(height=380, margin=dict(l=60, r=20, t=45, b=50), template=TEMPLATE)
+    fig.update_layout(height=380, margin=dict(l=60, r=20, t=45, b=50))
+    plots.style(fig)
     return fig
 
 
@@ -270,9 +273,9 @@ def relative_scores(offsets: list[int], curves: dict[str, list[float]], title: s
         title=title,
         height=340,
         margin=dict(l=50, r=20, t=50, b=40),
-        template=TEMPLATE,
         legend=dict(orientation="h", y=1.0, yanchor="bottom", x=1, xanchor="right"),
     )
+    plots.style(fig)
     return fig
 
 
@@ -281,7 +284,8 @@ def similarity_curve(positions: list[int], sims: list[float], anchor: int) -> go
     fig.add_vline(x=anchor, line_dash="dash", line_color=HIGHLIGHT)
     fig.update_xaxes(title_text="position")
     fig.update_yaxes(title_text=f"cosine with position {anchor}'s embedding")
-    fig.update_layout(height=330, margin=dict(l=50, r=20, t=45, b=40), template=TEMPLATE)
+    fig.update_layout(height=330, margin=dict(l=50, r=20, t=45, b=40))
+    plots.style(fig)
     return fig
 
 
@@ -314,7 +318,7 @@ def anatomy_bars(rows: list[tuple[str, int, int, int]], title: str) -> go.Figure
         barmode="group",
         height=520,
         margin=dict(l=90, r=20, t=70, b=30),
-        template=TEMPLATE,
         showlegend=False,
     )
+    plots.style(fig)
     return fig

@@ -6,6 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from playground.concept import Context
 from playground.inputs import Result
 from playground.lazy import lazy_module
 from plugins.attention import figures, views
@@ -31,9 +32,9 @@ class Positions(Result):
     plot: Any  # plotly figure, or None when no token repeats (or no learned table)
 
 
-def positions(text: str, model_id: str) -> Positions:
+def positions(context: Context, text: str, model_id: str) -> Positions:
     """The same token at two positions: what RoPE (or learned positions) change about it."""
-    r = views.run(model_id, text)
+    r = views.run(context, model_id, text)
     c, model = r.captured, r.model
     skip = {i for i in (getattr(model.config, "pad_token_id", None),) if i is not None}
     skip |= {c.ids[0], c.ids[-1]} if c.family == "bert" else set()  # [CLS] and [SEP]

@@ -3,6 +3,7 @@ the same weights from the model (no gradio here; tab.py hands them to the Export
 
 from __future__ import annotations
 
+from playground.concept import Context
 from playground.export import Export
 from plugins.attention import views
 
@@ -32,16 +33,23 @@ print(json.dumps({{
 
 
 def export(
-    text: str, model_id: str, layer: float, head: float, query: float, threshold: float
+    context: Context,
+    text: str,
+    model_id: str,
+    layer: float,
+    head: float,
+    query: float,
+    threshold: float,
 ) -> Export:
     """One head's weights for the chosen query token, and a transformers script that reads
     the same weights from the model (the grid's other heads are exported by changing these)."""
-    shown = views.grid(text, model_id, layer, head, query)
+    shown = views.grid(context, text, model_id, layer, head, query)
     layer, head, query = shown.layer, shown.head, shown.query
-    views.head(text, model_id, layer, head, query, threshold)  # the same checks as on screen
-    r = views.run(model_id, text)
+    # the same checks as on screen
+    views.head(context, text, model_id, layer, head, query, threshold)
+    r = views.run(context, model_id, text)
     weights = r.captured.layers[layer].weights[head, query].float().cpu()
-    model, tokenizer = views.load(model_id)
+    model, tokenizer = views.load(context, model_id)
     ids, _ = views.tokenize(tokenizer, text)
     numbers = {
         "input_ids": ids,

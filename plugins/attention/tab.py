@@ -4,12 +4,15 @@ positions.py and playground_head.py, the export in reproduce.py."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
 
 import gradio as gr
 
 from playground import share
+from playground.concept import Context
 from playground.inputs import guard
 from playground.ui import LATEX
 from plugins.attention import playground_head, positions, reproduce, views
@@ -31,10 +34,6 @@ GPT-style Tiny Llama only looks back (a **causal** mask).
 """
 
 
-on_grid, on_head, on_head_on_load, on_positions, on_anatomy = (
-    guard(fn)
-    for fn in (views.grid, views.head, views.head_on_load, positions.positions, views.anatomy)
-)
 on_toy, on_toy_reset, on_toy_from_tokens = (
     guard(fn)
     for fn in (playground_head.toy, playground_head.toy_defaults, playground_head.toy_from_tokens)
@@ -46,8 +45,38 @@ def pick(layer: float, head: float, evt: gr.SelectData):
     return views.picked(evt.index, layer, head)
 
 
-def build() -> gr.Blocks:
-    models = views.model_choices()
+@dataclass(frozen=True)
+class Events:
+    """The tab's handlers that read the host's context (its models and device)."""
+
+    grid: Callable
+    head: Callable
+    head_on_load: Callable  # a link's head: its pickers kept in range of the model first
+    positions: Callable
+    anatomy: Callable
+    export: Callable
+
+
+def events(context: Context) -> Events:
+    """The tab's handlers, bound to ``context``."""
+    return Events(
+        *(
+            guard(context.bind(fn))
+            for fn in (
+                views.grid,
+                views.head,
+                views.head_on_load,
+                positions.positions,
+                views.anatomy,
+                reproduce.export,
+            )
+        )
+    )
+
+
+def build(context: Context) -> gr.Blocks:
+    on = events(context)
+    models = views.model_choices(context)
     with gr.Blocks() as tab:
         gr.Markdown(INTRO, latex_delimiters=LATEX)
         with gr.Row():
@@ -136,7 +165,7 @@ def build() -> gr.Blocks:
         with gr.Tab("Transformer anatomy"):
             with gr.Row():
                 arch = gr.Dropdown(ANATOMY_CHOICES, value="GPT-2 small", label="Architecture")
-                context = gr.Number(
+                n_ctx = gr.Number(
                     1024, label="Context length (for the FLOPs)",
                     minimum=1, maximum=CONTEXT_MAX,
                 )  # fmt: skip
@@ -155,23 +184,23 @@ def build() -> gr.Blocks:
             "text": (text, views.check_text), "model": model, "layer": (layer, whole("Layer")),
             "head": (head, whole("Head")), "query": (query, whole("Query token position")),
             "threshold": threshold, "toy": (toy_tokens, playground_head.check_toy_tokens),
-            "causal": toy_causal, "arch": arch, "context": (context, whole("Context length")),
+            "causal": toy_causal, "arch": arch, "context": (n_ctx, whole("Context length")),
         }  # fmt: skip
         heavy = dict(concurrency_id=CONCURRENCY, show_progress="minimal")
         grid_run = dict(
-            fn=on_grid, inputs=[text, model, layer, head, query],
+            fn=on.grid, inputs=[text, model, layer, head, query],
             outputs=[status, grid, layer, head, query], **heavy,
         )  # fmt: skip
         # -- events ---------------------------------------------------------------------
         head_run = dict(
-            fn=on_head, inputs=[text, model, layer, head, query, threshold],
+            fn=on.head, inputs=[text, model, layer, head, query, threshold],
             outputs=[grid, heat, links, steps_md, vectors, bars, steps], **heavy,
         )  # fmt: skip
         position_run = dict(
-            fn=on_positions, inputs=[text, model], outputs=[position_md, position_plot], **heavy
+            fn=on.positions, inputs=[text, model], outputs=[position_md, position_plot], **heavy
         )
         anatomy_run = dict(
-            fn=on_anatomy, inputs=[arch, context],
+            fn=on.anatomy, inputs=[arch, n_ctx],
             outputs=[anatomy_md, anatomy_plot, anatomy_table], **heavy,
         )  # fmt: skip
         toy_run = dict(
@@ -183,7 +212,7 @@ def build() -> gr.Blocks:
         share.link(
             tab, "attention", state, load=dict(**grid_run, api_name="attention_grid"),
             also=[
-                {**head_run, "fn": on_head_on_load, "api_visibility": "private"},
+                {**head_run, "fn": on.head_on_load, "api_visibility": "private"},
                 {**position_run, "api_visibility": "private"},
                 {**anatomy_run, "api_visibility": "private"},
                 dict(fn=on_toy_from_tokens, inputs=[toy_tokens, toy_causal],
@@ -193,7 +222,7 @@ def build() -> gr.Blocks:
         )  # fmt: skip
         share.export(
             "attention",
-            guard(reproduce.export),
+            on.export,
             [text, model, layer, head, query, threshold],
             state,
             api_name="attention_export",
@@ -213,7 +242,7 @@ def build() -> gr.Blocks:
             **head_run, api_visibility="private"
         )
 
-        gr.on([arch.input, context.submit], **anatomy_run, api_name="attention_anatomy")
+        gr.on([arch.input, n_ctx.submit], **anatomy_run, api_name="attention_anatomy")
 
         toy_tokens.submit(on_toy_reset, toy_tokens, toy_table, api_visibility="private").then(
             **toy_run, api_visibility="private"

@@ -2,9 +2,9 @@
 
 Every handler checks what it is given and raises `BadInput` with what is allowed; tab.py's
 `guard` turns that into a gr.Error, and hands a `Result`'s fields to the event's outputs.
-Captures are cached per (model, device, text), so opening one head after another does not run
-the model again. The Positions section is positions.py, the hand-made head playground_head.py,
-the export reproduce.py.
+Captures are cached per (context, model, device, text), so opening one head after another does
+not run the model again. The Positions section is positions.py, the hand-made head
+playground_head.py, the export reproduce.py.
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any, NamedTuple
 
-from playground import devices
+from playground.concept import Context
 from playground.inputs import BadInput, Result
 from playground.lazy import lazy_module
 from plugins.attention import anatomy as anat
@@ -49,29 +49,26 @@ def check_text(text: str | None) -> str:
     return text
 
 
-def model_ids() -> list[str]:
-    from playground.models import REGISTRY
+def model_ids(context: Context) -> list[str]:
+    causal = context.models.specs(task="causal-lm")
+    return [*BUNDLED, *(s.id for s in causal if s.id not in BUNDLED)]
 
-    return [*BUNDLED, *(s.id for s in REGISTRY.specs(task="causal-lm") if s.id not in BUNDLED)]
 
-
-def model_choices() -> list[tuple[str, str]]:
+def model_choices(context: Context) -> list[tuple[str, str]]:
     """The model picker's (label, id) pairs: the bundled two, then hub models marked when absent."""
-    from playground.models import REGISTRY
-
     choices = [
         ("MiniLM encoder (bundled)", "minilm"),
         ("Tiny Llama, causal (bundled)", "tiny-llama"),
     ]
-    for spec in REGISTRY.specs(task="causal-lm"):
+    for spec in context.models.specs(task="causal-lm"):
         if spec.id != "tiny-llama":
             mark = "" if spec.unavailable() is None else " (not available here)"
             choices.append((f"{spec.title}{mark}", spec.id))
     return choices
 
 
-def check_model(model_id: str | None) -> str:
-    allowed = model_ids()
+def check_model(context: Context, model_id: str | None) -> str:
+    allowed = model_ids(context)
     if model_id not in allowed:
         raise BadInput(f"Unknown model {str(model_id)[:40]!r}; choose one of {', '.join(allowed)}.")
     return model_id
@@ -94,12 +91,10 @@ def check_index(value: Any, what: str, count: int | None = None) -> int:
 # -- running a model ------------------------------------------------------------------------
 
 
-def load(model_id: str) -> tuple[Any, Any]:
-    """(the transformers model, its tokenizer) from the registry."""
-    from playground.models import REGISTRY
-
+def load(context: Context, model_id: str) -> tuple[Any, Any]:
+    """(the transformers model, its tokenizer) from the context's registry."""
     try:
-        loaded = REGISTRY.get(model_id, devices.device())
+        loaded = context.model(model_id)
     except KeyError:
         raise BadInput(
             f"Model {model_id!r} is not registered: the models plugin provides it."
@@ -130,9 +125,10 @@ def tokenize(tokenizer: Any, text: str) -> tuple[list[int], int]:
     return ids[:MAX_TOKENS], len(ids)
 
 
+# Keyed on the context too: a Run holds the loaded model, which is that registry's own.
 @lru_cache(maxsize=CAPTURE_CACHE)
-def _run(model_id: str, device: str, text: str) -> Run:
-    model, tokenizer = load(model_id)
+def _run(context: Context, model_id: str, device: str, text: str) -> Run:
+    model, tokenizer = load(context, model_id)
     ids, total = tokenize(tokenizer, text)
     if not ids:
         raise BadInput("The text gives no tokens; type a few words.")
@@ -141,8 +137,8 @@ def _run(model_id: str, device: str, text: str) -> Run:
     return Run(model, tokens, capture.capture(model, input_ids), total)
 
 
-def run(model_id: str, text: str) -> Run:
-    return _run(check_model(model_id), devices.device(), check_text(text))
+def run(context: Context, model_id: str, text: str) -> Run:
+    return _run(context, check_model(context, model_id), context.device(), check_text(text))
 
 
 def clear_cache() -> None:
@@ -166,11 +162,11 @@ class Grid(Result):
     query: int
 
 
-def grid(text: str, model_id: str, layer: Any, head: Any, query: Any) -> Grid:
+def grid(context: Context, text: str, model_id: str, layer: Any, head: Any, query: Any) -> Grid:
     """Status, the layers × heads image, and the pickers kept in range of this model."""
     # Checked before the run, so a bad picker value fails fast.
     wanted = [check_index(v, w) for v, w in ((layer, "Layer"), (head, "Head"), (query, "Query"))]
-    r = run(model_id, text)
+    r = run(context, model_id, text)
     c = r.captured
     t = len(r.tokens)
     counts = (len(c.layers), c.heads, t)
@@ -206,9 +202,11 @@ class Head(Result):
     steps: list[list]  # one row per key token: q·k, scaled, mask, weight
 
 
-def head(text: str, model_id: str, layer: Any, head: Any, query: Any, threshold: Any) -> Head:
+def head(
+    context: Context, text: str, model_id: str, layer: Any, head: Any, query: Any, threshold: Any
+) -> Head:
     """One head large (heatmap and links) and its arithmetic for one query token."""
-    r = run(model_id, text)
+    r = run(context, model_id, text)
     layer, head = _selected(r, layer, head)
     t = len(r.tokens)
     query = check_index(query, "Query token position", t)
@@ -275,11 +273,11 @@ def head(text: str, model_id: str, layer: Any, head: Any, query: Any, threshold:
 
 
 def head_on_load(
-    text: str, model_id: str, layer: Any, head_: Any, query: Any, threshold: Any
+    context: Context, text: str, model_id: str, layer: Any, head_: Any, query: Any, threshold: Any
 ) -> Head:
     """The head the grid opens: its pickers kept in range of the model first, as the grid does."""
-    shown = grid(text, model_id, layer, head_, query)
-    return head(text, model_id, shown.layer, shown.head, shown.query, threshold)
+    shown = grid(context, text, model_id, layer, head_, query)
+    return head(context, text, model_id, shown.layer, shown.head, shown.query, threshold)
 
 
 # -- anatomy ------------------------------------------------------------------------------------
@@ -296,24 +294,26 @@ class Anatomy(Result):
     table: list[list]  # one row per component, then the total
 
 
-def anatomy(choice: str, context: Any) -> Anatomy:
+def anatomy(ctx: Context, choice: str, context: Any) -> Anatomy:
     """Parameters and FLOPs per component for a preset or a bundled model's real config."""
+    # The host's Context is `ctx` here: `context` is the context length, the name the
+    # attention_anatomy endpoint has always given that input.
     if choice not in ANATOMY_CHOICES:
         raise BadInput(f"Choose one of: {', '.join(ANATOMY_CHOICES)}.")
     try:
-        ctx = float(context)
+        n_ctx = float(context)
     except (TypeError, ValueError):
-        ctx = math.nan
-    if not math.isfinite(ctx) or ctx != int(ctx) or not 1 <= ctx <= CONTEXT_MAX:
+        n_ctx = math.nan
+    if not math.isfinite(n_ctx) or n_ctx != int(n_ctx) or not 1 <= n_ctx <= CONTEXT_MAX:
         raise BadInput(f"The context length must be a whole number from 1 to {CONTEXT_MAX:,}.")
     measured = None
     if choice in anat.PRESETS:
         arch = anat.PRESETS[choice]
     else:
-        model, _ = load(ANATOMY_MODELS[choice])
+        model, _ = load(ctx, ANATOMY_MODELS[choice])
         arch = anat.from_config(model.config, choice)
         measured = sum(p.numel() for p in model.parameters())
-    b = anat.breakdown(arch, int(ctx))
+    b = anat.breakdown(arch, int(n_ctx))
     rows = [
         [c.name, f"{c.params:,}", f"{c.active:,}", f"{c.flops:,}", f"{c.params / b.total:.1%}"]
         for c in b.components
@@ -341,7 +341,7 @@ def anatomy(choice: str, context: Any) -> Anatomy:
         f"**{arch.name}** is {use}. In one block the FFN holds "
         f"**{b.block_ffn_params / b.block_params:.1%}** of the parameters "
         f"({b.block_ffn_params:,} of {b.block_params:,}); {share}."
-        f"{check}\n\nForward FLOPs per token at context n_ctx = {int(ctx):,}, two ways. "
+        f"{check}\n\nForward FLOPs per token at context n_ctx = {int(n_ctx):,}, two ways. "
         f"**{b.flops / 1e9:.3g} GFLOPs** as Hoffmann et al. (2022, Chinchilla) Appendix F "
         "counts each operation, as the table and chart do: 2 per multiply-add of every matrix "
         "product, the embedding lookup counted as a one-hot product, q·k and the weighted sum "

@@ -5,7 +5,7 @@ from __future__ import annotations
 import torch
 
 from playground.bench import BenchCase
-from playground.models import REGISTRY
+from playground.concept import Context
 from plugins.diffusion import compute, diffusion
 from plugins.models import denoisers as bundled
 from plugins.models.paths import DIGITS_DIR
@@ -14,8 +14,9 @@ STEPS, SAMPLES, SEED = 50, 16, 0
 SHAPE = (SAMPLES, *compute.DIGIT_SHAPE)
 
 
-def cases(device: str) -> list[BenchCase]:
-    unet = REGISTRY.get("digits-unet", device)
+def cases(context: Context) -> list[BenchCase]:
+    device = context.device()
+    unet = context.models.get("digits-unet", device)
     schedule = compute.model_schedule(DIGITS_DIR)
     reference = bundled.scheduler_for(DIGITS_DIR, "ddim")
 

@@ -20,7 +20,7 @@ import torch
 from PIL import Image
 from torch import Tensor
 
-from plugins.diffusion import diffusion, images
+from plugins.diffusion import diffusion, images, schedule_config
 from plugins.models import denoisers as bundled
 from plugins.models.paths import DIGITS_DIR, TOY_DIR
 from plugins.models.toy2d import ToyDenoiser, ToyDenoiserConfig
@@ -40,7 +40,7 @@ def model_schedule(model_dir: Path) -> diffusion.Schedule:
     """Our ᾱ for a bundled model, from the same scheduler_config.json diffusers reads."""
     from diffusers import DDPMScheduler
 
-    return diffusion.schedule_from_config(dict(DDPMScheduler.load_config(model_dir)))
+    return schedule_config.schedule_from_config(dict(DDPMScheduler.load_config(model_dir)))
 
 
 @functools.cache

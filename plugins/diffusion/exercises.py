@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from playground import lazy
+from playground.concept import Context
 from playground.exercise import Answer, Exercise
 
 MIDDLE = 500
@@ -10,7 +11,8 @@ SCHEDULE_CHOICES = ("linear", "cosine", "about the same")
 CORRELATION_CHOICES = ("close to 1", "about 0.5", "close to 0")
 
 
-def half_signal() -> Answer:
+# Each solve(context) reads the schedules and a bundled digit on the CPU: no model, no device.
+def half_signal(context: Context) -> Answer:
     from plugins.diffusion import compute
 
     t = compute.half_signal_step("linear")
@@ -24,7 +26,7 @@ def half_signal() -> Answer:
     )
 
 
-def schedule_at_middle() -> Answer:
+def schedule_at_middle(context: Context) -> Answer:
     from plugins.diffusion import compute
 
     curves = compute.curves()
@@ -42,7 +44,7 @@ def schedule_at_middle() -> Answer:
     )
 
 
-def correlation_at_the_end() -> Answer:
+def correlation_at_the_end(context: Context) -> Answer:
     from plugins.diffusion import compute
 
     x0 = compute.digits()[0][0]

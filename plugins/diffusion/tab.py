@@ -3,11 +3,14 @@ computes in compute.py, what each part shows (checked inputs in, results out) in
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 
 import gradio as gr
 
 from playground import share
+from playground.concept import Context
 from playground.inputs import MAX_SEED, guard
 from playground.ui import LATEX, STOP, stopped
 from plugins.diffusion import text_to_image as t2i
@@ -39,35 +42,56 @@ and a 171 k-parameter network on a 2-D toy distribution.
 """
 
 
-on_forward, on_step_to, on_animate, on_toy, on_toy_step, on_trained, on_t2i_note, on_t2i = (
-    guard(fn)
-    for fn in (
-        views.forward,
-        views.step_to,
-        views.animate,
-        views.toy,
-        views.toy_step,
-        views.trained_samples,
-        t2i.note,
-        t2i.generate,
-    )
+# The views that need no model and no device; those that do are bound to the context in events.
+on_forward, on_step_to, on_animate = (
+    guard(fn) for fn in (views.forward, views.step_to, views.animate)
 )
-_sample, _compare, _train = (guard(fn) for fn in (views.sample, views.compare, views.train))
 
 
-# Gradio hands a progress bar only to a handler that names gr.Progress() in its own signature.
+@dataclass(frozen=True)
+class Events:
+    """The tab's handlers that read the host's context (its models and device)."""
+
+    sample: Callable
+    compare: Callable
+    toy: Callable
+    toy_step: Callable
+    train: Callable
+    trained: Callable  # samples from the model the learner trained
+    t2i_note: Callable  # whether text-to-image can run here, and why not
+    t2i: Callable
 
 
-def on_sample(method, steps, eta, seed, n, progress=gr.Progress()):  # noqa: B008 (gradio's way)
-    return _sample(method, steps, eta, seed, n, progress)
+def events(context: Context) -> Events:
+    """The tab's handlers, bound to ``context``."""
+    sample, compare, train = (
+        guard(context.bind(fn)) for fn in (views.sample, views.compare, views.train)
+    )
 
+    # Gradio hands a progress bar only to a handler that names gr.Progress() in its own signature.
+    def on_sample(method, steps, eta, seed, n, progress=gr.Progress()):  # noqa: B008 (gradio's way)
+        return sample(method, steps, eta, seed, n, progress)
 
-def on_compare(n, fast_steps, eta, ddpm_steps, seed, progress=gr.Progress()):  # noqa: B008
-    yield from _compare(n, fast_steps, eta, ddpm_steps, seed, progress)
+    def on_compare(n, fast_steps, eta, ddpm_steps, seed, progress=gr.Progress()):  # noqa: B008
+        yield from compare(n, fast_steps, eta, ddpm_steps, seed, progress)
 
+    def on_train(steps, seed, progress=gr.Progress()):  # noqa: B008
+        yield from train(steps, seed, progress)
 
-def on_train(steps, seed, progress=gr.Progress()):  # noqa: B008
-    yield from _train(steps, seed, progress)
+    toy, toy_step, trained, t2i_note, t2i_generate = (
+        guard(context.bind(fn))
+        for fn in (views.toy, views.toy_step, views.trained_samples, t2i.note, t2i.generate)
+    )
+    return Events(
+        sample=on_sample,
+        compare=on_compare,
+        toy=toy,
+        toy_step=toy_step,
+        train=on_train,
+        trained=trained,
+        t2i_note=t2i_note,
+        t2i=t2i_generate,
+    )
 
 
 # -- layout ---------------------------------------------------------------------------------
@@ -94,9 +118,10 @@ def _image(label: str, elem_id: str | None = None) -> gr.Image:
     )
 
 
-def build() -> gr.Blocks:
+def build(context: Context) -> gr.Blocks:
+    on = events(context)
     heavy = dict(concurrency_id=CONCURRENCY)
-    t2i_choices = t2i.choices()
+    t2i_choices = t2i.choices(context)
     with gr.Blocks() as tab:
         gr.Markdown(INTRO, latex_delimiters=LATEX)
         with gr.Tabs():
@@ -292,7 +317,7 @@ def build() -> gr.Blocks:
             state,
             load=dict(**fwd, api_name="diffusion_forward"),
             also=[
-                dict(fn=on_t2i_note, inputs=t2i_model, outputs=t2i_status, api_visibility="private")
+                dict(fn=on.t2i_note, inputs=t2i_model, outputs=t2i_status, api_visibility="private")
             ],
         )
         share.export(
@@ -304,11 +329,11 @@ def build() -> gr.Blocks:
             api_visibility="private",
         )
         t.change(**fwd, trigger_mode="always_last", api_visibility="private")
-        t2i_model.input(on_t2i_note, t2i_model, t2i_status, api_visibility="private")
+        t2i_model.input(on.t2i_note, t2i_model, t2i_status, api_visibility="private")
 
         shown = [at, r_xt, r_eps, r_x0, step_note]
         run.click(
-            on_sample,
+            on.sample,
             [method, steps, eta, seed, count],
             [frames, *shown, final, summary],
             api_name="diffusion_sample",
@@ -321,7 +346,7 @@ def build() -> gr.Blocks:
         play.click(on_animate, frames, movie, api_visibility="private", **heavy)
 
         comparing = c_run.click(
-            on_compare,
+            on.compare,
             [c_count, c_fast, c_eta, c_ddpm, c_seed],
             [c_table, c_gallery],
             api_name="diffusion_compare",
@@ -330,26 +355,26 @@ def build() -> gr.Blocks:
         c_stop.click(None, cancels=[comparing], api_visibility="private")
 
         toy_run.click(
-            on_toy,
+            on.toy,
             [toy_n, toy_steps, toy_seed],
             [traj, toy_at, toy_plot, toy_note],
             api_name="diffusion_toy",
             **heavy,
         )
-        toy_at.input(on_toy_step, [traj, toy_at], toy_plot, api_visibility="private", **heavy)
+        toy_at.input(on.toy_step, [traj, toy_at], toy_plot, api_visibility="private", **heavy)
 
         training = tr_run.click(
-            on_train,
+            on.train,
             [tr_steps, tr_seed],
             [trained, tr_loss, tr_status, tr_points],
             api_name="diffusion_train",
             **heavy,
         )
         tr_stop.click(stopped, tr_status, tr_status, cancels=[training], **STOP)
-        tr_sample.click(on_trained, trained, tr_points, api_visibility="private", **heavy)
+        tr_sample.click(on.trained, trained, tr_points, api_visibility="private", **heavy)
 
         t2i_run.click(
-            on_t2i,
+            on.t2i,
             [t2i_model, prompt, t2i_steps, t2i_seed],
             [t2i_image, t2i_steps_view],
             api_name="diffusion_text_to_image",

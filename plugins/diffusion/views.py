@@ -14,9 +14,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from playground import devices, lazy_module, models
+from playground import lazy_module
+from playground.concept import Context
 from playground.export import Export
-from playground.inputs import BadInput, Result, check_choice, check_number, check_seed
+from playground.inputs import BadInput, Result, check_choice, check_number, check_seed, check_whole
 from plugins.models.paths import DIGITS_DIR
 
 if TYPE_CHECKING:
@@ -45,18 +46,14 @@ Gallery = list[tuple["Image", str]]  # pictures with their captions
 # -- checking inputs, loading models ----------------------------------------------------------
 
 
-def _whole(value: Any, what: str, low: int, high: int) -> int:
-    return int(check_number(value, what, low, high, whole=True))
-
-
 def _update(**props: Any) -> dict:
     """A component update as Gradio reads it (what gr.update returns); no props: gr.skip()."""
     return {"__type__": "update", **props}
 
 
-def load_model(model_id: str):
-    """A registry model on this machine's device; ModelUnavailable says why it cannot load."""
-    return models.REGISTRY.get(model_id, devices.device())
+def load_model(context: Context, model_id: str):
+    """A model of the context's registry on its device; ModelUnavailable says why it cannot load."""
+    return context.model(model_id)
 
 
 def _source_image(upload: str | None, digit: Any):
@@ -67,7 +64,7 @@ def _source_image(upload: str | None, digit: Any):
         except images.BadImage as exc:
             raise BadInput(str(exc)) from None
     digits, labels = compute.digits()
-    i = _whole(digit, "The bundled digit", 0, len(digits) - 1)
+    i = check_whole(digit, "The bundled digit", 0, len(digits) - 1)
     return digits[i], True, f"bundled digit {int(labels[i])}"
 
 
@@ -86,7 +83,7 @@ class Noised(Result):
 def forward(upload, digit, schedule, t, seed) -> Noised:
     """x_0, ε and x_t at step t, their numbers, and ᾱ_t of every schedule (`diffusion_forward`)."""
     schedule = check_choice(schedule, "The schedule", diffusion.SCHEDULES)
-    t = _whole(t, "The timestep t", 0, T)
+    t = check_whole(t, "The timestep t", 0, T)
     seed = check_seed(seed)
     x0, ink, name = _source_image(upload, digit)
     out = compute.forward(x0, schedule, t, seed, ink)
@@ -142,7 +139,7 @@ def export(upload, digit, schedule, t, seed) -> Export:
     if upload:
         raise BadInput("The export recomputes a bundled digit: clear your image to export.")
     schedule = check_choice(schedule, "The schedule", diffusion.SCHEDULES)
-    t = _whole(t, "The timestep t", 0, T)
+    t = check_whole(t, "The timestep t", 0, T)
     seed = check_seed(seed)
     x0, ink, _ = _source_image(None, digit)
     out = compute.forward(x0, schedule, t, seed, ink)
@@ -205,15 +202,17 @@ def _show(frames: Frames, k: Any) -> Step:
     return Step(_update(value=k, maximum=max(1, frames.count - 1)), x_t, noise, x0, note)
 
 
-def sample(method, steps, eta, seed, n, progress: Callable | None = None) -> Sampled:
+def sample(
+    context: Context, method, steps, eta, seed, n, progress: Callable | None = None
+) -> Sampled:
     """Our DDPM or DDIM on the digits UNet: samples and every step (`diffusion_sample`)."""
     method = check_choice(method, "The sampler", diffusion.METHODS)
-    steps = _whole(steps, "Steps", MIN_STEPS, MAX_STEPS)
+    steps = check_whole(steps, "Steps", MIN_STEPS, MAX_STEPS)
     eta = check_number(eta, "η", 0, 1)
     seed = check_seed(seed)
-    n = _whole(n, "Samples", 1, MAX_SAMPLES)
-    model = load_model("digits-unet")
-    frames = compute.reverse(model, n, steps, method, eta, seed, devices.device(), progress)
+    n = check_whole(n, "Samples", 1, MAX_SAMPLES)
+    model = load_model(context, "digits-unet")
+    frames = compute.reverse(model, n, steps, method, eta, seed, context.device(), progress)
     gallery = [(images.to_pil(x, ink=True, scale=4), f"#{i}") for i, x in enumerate(frames.final)]
     summary = (
         f"**{n} samples**, {method.upper()} with {steps} steps: **{frames.seconds:.2f} s**, "
@@ -247,18 +246,18 @@ class Comparison(Result):
 
 
 def compare(
-    n, fast_steps, eta, ddpm_steps, seed, progress: Callable | None = None
+    context: Context, n, fast_steps, eta, ddpm_steps, seed, progress: Callable | None = None
 ) -> Iterator[Comparison]:
     """diffusers' DDPM, DDIM, Euler and DPM-Solver++ from the same noise (`diffusion_compare`)."""
-    n = _whole(n, "Samples", 1, MAX_SAMPLES)
-    fast = _whole(fast_steps, "Steps (DDIM, Euler, DPM++)", FAST_MIN, FAST_MAX)
+    n = check_whole(n, "Samples", 1, MAX_SAMPLES)
+    fast = check_whole(fast_steps, "Steps (DDIM, Euler, DPM++)", FAST_MIN, FAST_MAX)
     eta = check_number(eta, "η", 0, 1)
-    ddpm = _whole(ddpm_steps, "DDPM steps", MIN_STEPS, MAX_STEPS)
+    ddpm = check_whole(ddpm_steps, "DDPM steps", MIN_STEPS, MAX_STEPS)
     seed = check_seed(seed)
-    model = load_model("digits-unet")
+    model = load_model(context, "digits-unet")
     steps = {"ddpm": ddpm, "ddim": fast, "euler": fast, "dpm++": fast}
     rows, gallery = [], []
-    for row in compute.compare(model, n, steps, eta, seed, devices.device(), progress):
+    for row in compute.compare(model, n, steps, eta, seed, context.device(), progress):
         label = {"ddim": f"DDIM, η = {eta:g}", "dpm++": "DPM-Solver++"}.get(row.name, row.name)
         rows.append([label, row.steps, row.calls, round(row.seconds, 2)])
         gallery.append((images.grid(row.samples, ink=True), f"{label}: {row.steps} steps"))
@@ -276,11 +275,11 @@ class Toy(Result):
     note: str
 
 
-def _toy_figure(traj: Trajectories, k: Any) -> Figure:
+def _toy_figure(context: Context, traj: Trajectories, k: Any) -> Figure:
     k = min(max(int(k), 0), len(traj.timesteps))
-    model = load_model("two-moons")
+    model = load_model(context, "two-moons")
     t = traj.timesteps[min(k, len(traj.timesteps) - 1)]
-    arrows = compute.score_arrows(model, t, TOY_BOUNDS, ARROW, devices.device())
+    arrows = compute.score_arrows(model, t, TOY_BOUNDS, ARROW, context.device())
     done = "x_0, finished" if k == len(traj.timesteps) else f"before the step at t = {t}"
     return figures.points_2d(
         compute.moons().tolist(),
@@ -292,12 +291,13 @@ def _toy_figure(traj: Trajectories, k: Any) -> Figure:
     )
 
 
-def toy(n, steps, seed) -> Toy:
+def toy(context: Context, n, steps, seed) -> Toy:
     """Points from a Gaussian blob back onto two moons, with the score field (`diffusion_toy`)."""
-    n = _whole(n, "Points", 1, TOY_MAX_POINTS)
-    steps = _whole(steps, "Steps", MIN_STEPS, TOY_MAX_STEPS)
+    n = check_whole(n, "Points", 1, TOY_MAX_POINTS)
+    steps = check_whole(steps, "Steps", MIN_STEPS, TOY_MAX_STEPS)
     seed = check_seed(seed)
-    traj = compute.toy_trajectories(load_model("two-moons"), n, steps, seed, devices.device())
+    model = load_model(context, "two-moons")
+    traj = compute.toy_trajectories(model, n, steps, seed, context.device())
     moons = compute.moons()
     note = (
         f"{n} points, our DDIM with {steps} steps. Median distance to the nearest real point: "
@@ -305,13 +305,13 @@ def toy(n, steps, seed) -> Toy:
         f"{compute.nearest_distance(traj.points[0], moons):.3f} for the starting noise."
     )
     k = len(traj.timesteps)
-    return Toy(traj, _update(value=k, maximum=k), _toy_figure(traj, k), note)
+    return Toy(traj, _update(value=k, maximum=k), _toy_figure(context, traj, k), note)
 
 
-def toy_step(traj: Trajectories | None, k) -> Figure:
+def toy_step(context: Context, traj: Trajectories | None, k) -> Figure:
     if traj is None:
         raise BadInput("Sample the points first.")
-    return _toy_figure(traj, k)
+    return _toy_figure(context, traj, k)
 
 
 # -- 5. train live ----------------------------------------------------------------------------
@@ -325,16 +325,18 @@ class TrainingUpdate(Result):
     samples: Figure | dict  # drawn once the run ends; an empty update (no change) until then
 
 
-def _scatter(model, title: str) -> Figure:
-    points = compute.toy_samples(model, 1000, 0, devices.device()).tolist()
+def _scatter(context: Context, model, title: str) -> Figure:
+    points = compute.toy_samples(model, 1000, 0, context.device()).tolist()
     return figures.points_2d(compute.moons().tolist(), points, [], None, title, TOY_BOUNDS)
 
 
-def train(steps, seed, progress: Callable | None = None) -> Iterator[TrainingUpdate]:
+def train(
+    context: Context, steps, seed, progress: Callable | None = None
+) -> Iterator[TrainingUpdate]:
     """Train a fresh toy denoiser for a few seconds, then sample from it (`diffusion_train`)."""
-    steps = _whole(steps, "Training steps", 1, TRAIN_MAX_STEPS)
+    steps = check_whole(steps, "Training steps", 1, TRAIN_MAX_STEPS)
     seed = check_seed(seed)
-    for state in compute.train_toy(steps, seed, TRAIN_MAX_SECONDS, devices.device()):
+    for state in compute.train_toy(steps, seed, TRAIN_MAX_SECONDS, context.device()):
         done = len(state.losses)
         if progress is not None:
             progress(done / steps, desc=f"step {done} of {steps}")
@@ -347,10 +349,10 @@ def train(steps, seed, progress: Callable | None = None) -> Iterator[TrainingUpd
     if state.stopped_by_clock:
         status += f" · stopped at the {TRAIN_MAX_SECONDS:g} s limit"
     title = f"1000 samples after {len(state.losses)} training steps (our DDIM, 50 steps)"
-    yield TrainingUpdate(state.model, curve, status, _scatter(state.model, title))
+    yield TrainingUpdate(state.model, curve, status, _scatter(context, state.model, title))
 
 
-def trained_samples(model) -> Figure:
+def trained_samples(context: Context, model) -> Figure:
     if model is None:
         raise BadInput("Train a model first (a stopped run can be sampled too).")
-    return _scatter(model, "1000 samples from the model trained here (our DDIM, 50 steps)")
+    return _scatter(context, model, "1000 samples from the model trained here (our DDIM, 50 steps)")

@@ -12,7 +12,7 @@ import torch
 from sentence_transformers import util
 
 from playground.bench import BenchCase, Measure
-from playground.models import REGISTRY
+from playground.concept import Context
 from plugins.embeddings import analogies, encoding
 from plugins.embeddings import embeddings as ours
 
@@ -25,9 +25,9 @@ def _as_tensors(found: list[list[dict]]) -> tuple[torch.Tensor, torch.Tensor]:
     return scores, torch.tensor([[hit["corpus_id"] for hit in found[0]]])
 
 
-def _index_rows(device: str) -> list[Measure]:
+def _index_rows(context: Context, device: str) -> list[Measure]:
     """Build the index from nothing into a fresh folder, then load it back from there."""
-    model = REGISTRY.get(encoding.MODEL_ID, device)
+    model = context.models.get(encoding.MODEL_ID, device)
     folder = Path(tempfile.mkdtemp(prefix="embeddings-bench-"))
     words = encoding.vocabulary(model.tokenizer)
 
@@ -49,8 +49,9 @@ def _index_rows(device: str) -> list[Measure]:
     ]
 
 
-def cases(device: str) -> list[BenchCase | Measure]:
-    index = encoding.shared_index(device)
+def cases(context: Context) -> list[BenchCase | Measure]:
+    device = context.device()
+    index = encoding.shared_index(context)
     n = len(index.words)
     rows = [index.rows[w] for w in ("king", "man", "woman")]
     query = ours.combine(index.unit[rows], torch.tensor([1.0, -1.0, 1.0], device=index.unit.device))
@@ -82,4 +83,4 @@ def cases(device: str) -> list[BenchCase | Measure]:
             Measure(f"analogy top-1, {how} ({count} items)", lambda a=accuracy: a("top1"), "%"),
             Measure(f"analogy top-5, {how} ({count} items)", lambda a=accuracy: a("top5"), "%"),
         ]
-    return found + _index_rows(device)
+    return found + _index_rows(context, device)

@@ -24,6 +24,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import torch
 from safetensors import safe_open
@@ -31,6 +32,9 @@ from safetensors.torch import save_file
 from torch import Tensor
 
 from plugins.embeddings.embeddings import norms
+
+if TYPE_CHECKING:
+    from playground.concept import Context
 
 MODEL_ID = "minilm"
 CACHE_ENV = "PLAYGROUND_CACHE"
@@ -166,20 +170,22 @@ def load_or_build(
     )
 
 
+# Keyed on (model id, device), not on the registry: an index holds only the vectors computed
+# from MiniLM, the same for every registry that registers it, and no model.
 _shared: dict[tuple[str, str], WordIndex] = {}
 _lock = threading.Lock()
 
 
 def shared_index(
-    device: str, folder: Path | None = None, progress: Progress | None = None
+    context: Context, folder: Path | None = None, progress: Progress | None = None
 ) -> WordIndex:
-    """The process's one word index per device (the tab and the bench share it)."""
-    from playground.models import REGISTRY
-
+    """The process's one word index per device, on ``context.device()``, built with the
+    context's MiniLM (the tab and the bench share it)."""
+    device = context.device()
     with _lock:  # one build at a time; later callers wait for it and then reuse it
         key = (MODEL_ID, device)
         if key not in _shared:
-            model = REGISTRY.get(MODEL_ID, device)
+            model = context.models.get(MODEL_ID, device)
             _shared[key] = load_or_build(model, device, folder=folder, progress=progress)
         return _shared[key]
 

@@ -7,6 +7,7 @@ our own top-k; the sentence one embeds the tab's default sentences.
 from __future__ import annotations
 
 from playground import lazy
+from playground.concept import Context
 from playground.exercise import Answer, Exercise
 
 QUEEN_CHOICES = ("queen", "princess", "monarch", "king", "woman")
@@ -22,19 +23,20 @@ SENTENCES = (
 SHOWN = 5  # neighbours the reveal lists
 
 
-def _index():
-    from playground import devices
+def _index(context: Context):
     from plugins.embeddings import encoding
 
-    return encoding.shared_index(devices.device())
+    return encoding.shared_index(context)
 
 
-def _search(terms, exclude: bool, choices: tuple[str, ...]) -> tuple[str, str, str]:
+def _search(
+    context: Context, terms, exclude: bool, choices: tuple[str, ...]
+) -> tuple[str, str, str]:
     """Σ weight · (unit vector of word), searched by cosine over the whole vocabulary: the
     best-ranked of the choices, the SHOWN nearest words and the choices' cosines, in words."""
     from plugins.embeddings.embeddings import similarity, top_k
 
-    index = _index()
+    index = _index(context)
     rows = [index.rows[word] for _, word in terms]
     query = sum(weight * index.unit[row] for (weight, _), row in zip(terms, rows, strict=True))
     banned = [rows] if exclude else None
@@ -52,20 +54,21 @@ def _search(terms, exclude: bool, choices: tuple[str, ...]) -> tuple[str, str, s
     return best, listed, scored
 
 
-def queen() -> Answer:
-    best, listed, _ = _search([(1, "king"), (-1, "man"), (1, "woman")], True, QUEEN_CHOICES)
+def queen(context: Context) -> Answer:
+    terms = [(1, "king"), (-1, "man"), (1, "woman")]
+    best, listed, _ = _search(context, terms, True, QUEEN_CHOICES)
     return Answer(
         best,
-        f"With the inputs excluded, the {SHOWN} nearest of {len(_index().words):,} words by "
+        f"With the inputs excluded, the {SHOWN} nearest of {len(_index(context).words):,} words by "
         f"cosine are {listed}. The offset woman − man moves king along a direction the "
         "model learned for gender, but the scores are far from 1: the analogy lands *near* "
         "queen, not on it.",
     )
 
 
-def italy() -> Answer:
+def italy(context: Context) -> Answer:
     terms = [(1, "paris"), (-1, "france"), (1, "italy")]
-    best, listed, scored = _search(terms, True, CAPITAL_CHOICES)
+    best, listed, scored = _search(context, terms, True, CAPITAL_CHOICES)
     return Answer(
         best,
         f"The {SHOWN} nearest words by cosine: {listed}. The five cities score {scored}. "
@@ -75,8 +78,9 @@ def italy() -> Answer:
     )
 
 
-def inputs_allowed() -> Answer:
-    best, listed, _ = _search([(1, "king"), (-1, "man"), (1, "woman")], False, INPUT_CHOICES)
+def inputs_allowed(context: Context) -> Answer:
+    terms = [(1, "king"), (-1, "man"), (1, "woman")]
+    best, listed, _ = _search(context, terms, False, INPUT_CHOICES)
     return Answer(
         best,
         f"Without the exclusion the {SHOWN} nearest are {listed}. The query is "
@@ -86,13 +90,11 @@ def inputs_allowed() -> Answer:
     )
 
 
-def closest_sentence() -> Answer:
-    from playground import devices
-    from playground.models import REGISTRY
+def closest_sentence(context: Context) -> Answer:
     from plugins.embeddings.embeddings import cos_sim
     from plugins.embeddings.encoding import MODEL_ID, encode_raw
 
-    model = REGISTRY.get(MODEL_ID, devices.device())
+    model = context.model(MODEL_ID)
     vectors = encode_raw(model, [ANCHOR, *SENTENCES])
     scores = cos_sim(vectors[:1], vectors[1:])[0].tolist()
     best = max(range(len(SENTENCES)), key=scores.__getitem__)

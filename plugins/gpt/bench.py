@@ -6,7 +6,7 @@ import torch
 from transformers import TopKLogitsWarper, TopPLogitsWarper
 
 from playground.bench import BenchCase
-from playground.models import REGISTRY
+from playground.concept import Context
 from plugins.gpt import decode, sampling
 
 PROMPT = "Once upon a time, the queen"
@@ -15,8 +15,8 @@ VOCAB = 50_257  # GPT-2's vocabulary
 BATCHES = (1, 32)
 
 
-def _lm_cases(device: str) -> list[BenchCase]:
-    lm = REGISTRY.get("tiny-llama", device)
+def _lm_cases(context: Context, device: str) -> list[BenchCase]:
+    lm = context.models.get("tiny-llama", device)
     ids = lm.tokenizer(PROMPT, return_tensors="pt")["input_ids"].to(device)
 
     def generate(**kw) -> torch.Tensor:
@@ -62,18 +62,19 @@ def _filter_cases(device: str) -> list[BenchCase]:
     return found
 
 
-def _step_case(device: str) -> BenchCase:
+def _step_case(context: Context) -> BenchCase:
     """The server-side work of one click on "Step 1 token": a step plus everything rendered."""
     from plugins.gpt import tab
 
+    on = tab.events(context)
     values = [None, None, PROMPT, "tiny-llama", 0, "sample", 0.8, 0, 0.9, 0.0, 4, True, 1, None]
-    state = tab.on_start(*values)[0]
+    state = on.start(*values)[0]
     values[0] = state
 
     def one_step():
         if len(state.ids) > 200:  # stay well inside the model's context
             state.rewind(state.prompt_len)
-        outputs = tab.on_step(*values)
+        outputs = on.step(*values)
         return outputs[3].to_json()  # Gradio serialises the plot too, on the server
 
     return BenchCase(
@@ -81,5 +82,6 @@ def _step_case(device: str) -> BenchCase:
     )
 
 
-def cases(device: str) -> list[BenchCase]:
-    return [*_lm_cases(device), *_filter_cases(device), _step_case(device)]
+def cases(context: Context) -> list[BenchCase]:
+    device = context.device()
+    return [*_lm_cases(context, device), *_filter_cases(device), _step_case(context)]

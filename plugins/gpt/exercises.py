@@ -2,8 +2,13 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from playground import lazy
 from playground.exercise import Answer, Exercise
+
+if TYPE_CHECKING:
+    from playground.concept import Context
 
 MODEL = "tiny-llama"
 PROMPT = "The little dragon"  # an unsure next token: many survive
@@ -12,11 +17,8 @@ NEW_TOKENS = 16
 SAME = ("Yes, the same tokens", "No, they differ")
 
 
-def _model():
-    from playground import devices
-    from playground.models import REGISTRY
-
-    return REGISTRY.get(MODEL, devices.device())
+def _model(context: Context):
+    return context.model(MODEL)
 
 
 def _ids(lm, text: str):
@@ -26,10 +28,10 @@ def _ids(lm, text: str):
     return torch.tensor([ids], device=lm.model.device)
 
 
-def top_p_survivors() -> Answer:
+def top_p_survivors(context: Context) -> Answer:
     from plugins.gpt import decode, sampling
 
-    lm = _model()
+    lm = _model(context)
     logits = decode.next_token_logits(lm.model, _ids(lm, PROMPT))[-1]
     kept = sampling.top_p_filter(logits[None], 0.9)[0] > float("-inf")
     probs = logits.softmax(-1)
@@ -43,10 +45,10 @@ def top_p_survivors() -> Answer:
     )
 
 
-def greedy_vs_beam() -> Answer:
+def greedy_vs_beam(context: Context) -> Answer:
     from plugins.gpt import decode
 
-    lm = _model()
+    lm = _model(context)
     ids = _ids(lm, STORY)
     greedy = decode.greedy(lm.model, ids, NEW_TOKENS)[0, ids.shape[1] :].tolist()
     beam = decode.beam_search(lm.model, ids, 4, NEW_TOKENS)[0].tokens
@@ -65,10 +67,10 @@ def greedy_vs_beam() -> Answer:
     )
 
 
-def cache_changes_nothing() -> Answer:
+def cache_changes_nothing(context: Context) -> Answer:
     from plugins.gpt import decode, sampling
 
-    lm = _model()
+    lm = _model(context)
     ids = _ids(lm, PROMPT)
     settings = sampling.Settings(strategy="greedy")
     runs = {

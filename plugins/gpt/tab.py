@@ -5,11 +5,13 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 
 import gradio as gr
 
 from playground import share
+from playground.concept import Context
 from playground.inputs import MAX_SEED, guard
 from plugins.gpt import views
 from plugins.gpt.views import (
@@ -59,34 +61,49 @@ def stepping(fn: Callable) -> Callable:
     return event
 
 
-on_start, on_open, on_run, on_step, on_view, on_select, on_rewind, on_choose = (
-    stepping(fn)
-    for fn in (
-        views.start,
-        views.open_link,
-        views.advance,
-        views.step,
-        views.view,
-        views.select,
-        views.rewind,
-        views.choose,
+@dataclass(frozen=True)
+class Events:
+    """The tab's handlers that read the host's context (its models and device)."""
+
+    start: Callable
+    open: Callable  # a link's first view: the start, then its generated tokens again
+    run: Callable
+    step: Callable
+    view: Callable
+    select: Callable  # a click on the strip: (gr.SelectData, *inputs)
+    rewind: Callable
+    choose: Callable
+    draws: Callable
+    cache_timing: Callable
+    compare: Callable
+    export: Callable
+
+
+def events(context: Context) -> Events:
+    """The tab's handlers, bound to ``context``."""
+    on_select = stepping(context.bind(views.select))
+
+    def select(evt: gr.SelectData, *values):
+        """A click on a token of the strip shows the distribution the model had there."""
+        return on_select(evt.index, *values)
+
+    step_views = (views.start, views.open_link, views.advance, views.step, views.view)
+    start, open_link, run, step, view = (stepping(context.bind(fn)) for fn in step_views)
+    rewind, choose = (stepping(context.bind(fn)) for fn in (views.rewind, views.choose))
+    draws, cache_timing, compare, export = (
+        guard(context.bind(fn))
+        for fn in (views.histogram, views.cache_timing, views.compare, views.export)
     )
-)
-on_draws, on_cache_timing, on_compare = (
-    guard(fn) for fn in (views.histogram, views.cache_timing, views.compare)
-)
-
-
-def select(evt: gr.SelectData, *values):
-    """A click on a token of the strip shows the distribution the model had there."""
-    return on_select(evt.index, *values)
+    return Events(start, open_link, run, step, view, select, rewind, choose, draws,
+                  cache_timing, compare, export)  # fmt: skip
 
 
 # -- layout ---------------------------------------------------------------------------------
 
 
-def build() -> gr.Blocks:
-    models = views.model_choices()
+def build(context: Context) -> gr.Blocks:
+    models = views.model_choices(context)
+    on = events(context)
     with gr.Blocks() as tab:
         gr.Markdown(INTRO)
         trail = gr.State(None)
@@ -213,37 +230,37 @@ def build() -> gr.Blocks:
             "cache": use_cache,
             "generated": generated,
         }
-        load = dict(fn=on_open, inputs=[*inputs, generated], outputs=outputs, **common)
+        load = dict(fn=on.open, inputs=[*inputs, generated], outputs=outputs, **common)
         share.link(tab, "gpt", state, load={**load, "api_name": "gpt_start"})
-        share.export("gpt", guard(views.export), inputs, state, api_name="gpt_export", **common)
+        share.export("gpt", on.export, inputs, state, api_name="gpt_export", **common)
         gr.on(
             [prompt.submit, model.input, seed.submit, reset_btn.click],
-            on_start,
+            on.start,
             inputs,
             outputs,
             api_visibility="private",
             **common,
         )
-        step_btn.click(on_step, inputs, outputs, api_name="gpt_step", **common)
-        run_btn.click(on_run, inputs, outputs, api_name="gpt_run", **common)
+        step_btn.click(on.step, inputs, outputs, api_name="gpt_step", **common)
+        run_btn.click(on.run, inputs, outputs, api_name="gpt_run", **common)
         gr.on(
             [s.input for s in settings],
-            on_view,
+            on.view,
             inputs,
             outputs,
             api_visibility="private",
             trigger_mode="always_last",
             **common,
         )
-        strip.select(select, inputs, outputs, api_visibility="private", **common)
-        rewind_btn.click(on_rewind, inputs, outputs, api_visibility="private", **common)
-        pick_btn.click(on_choose, inputs, outputs, api_visibility="private", **common)
-        draw_btn.click(on_draws, inputs, [draws_plot, draws_note], api_name="gpt_draws", **common)
+        strip.select(on.select, inputs, outputs, api_visibility="private", **common)
+        rewind_btn.click(on.rewind, inputs, outputs, api_visibility="private", **common)
+        pick_btn.click(on.choose, inputs, outputs, api_visibility="private", **common)
+        draw_btn.click(on.draws, inputs, [draws_plot, draws_note], api_name="gpt_draws", **common)
         cache_btn.click(
-            on_cache_timing, inputs, [cache_plot, cache_note], api_name="gpt_cache_timing", **common
+            on.cache_timing, inputs, [cache_plot, cache_note], api_name="gpt_cache_timing", **common
         )
         compare_btn.click(
-            on_compare,
+            on.compare,
             [prompt, model, seed, count, rows],
             [compared, compare_note],
             api_name="gpt_compare",

@@ -12,9 +12,10 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from playground import devices, lazy_module
+from playground import lazy_module
+from playground.concept import Context
 from playground.export import Export
-from playground.inputs import BadInput, Result, check_number, check_seed
+from playground.inputs import BadInput, Result, check_seed, check_whole
 
 sampling = lazy_module("plugins.gpt.sampling")
 trails = lazy_module("plugins.gpt.trail")
@@ -50,10 +51,6 @@ def _within(value: Any, what: str, allowed: str, inside: Callable[[float], bool]
     return x
 
 
-def _whole(value: Any, what: str, low: int, high: int) -> int:
-    return int(check_number(value, what, low, high, whole=True))
-
-
 def parse_settings(strategy, temperature, top_k, top_p, min_p, beams):
     """The decoding settings as `sampling.Settings`; BadInput names the first one refused."""
     if strategy not in sampling.STRATEGIES:
@@ -65,10 +62,10 @@ def parse_settings(strategy, temperature, top_k, top_p, min_p, beams):
     return sampling.Settings(
         strategy=strategy,
         temperature=max(t, T_MIN),
-        top_k=_whole(top_k, "Top-k", 0, MAX_TOP_K),  # 0 turns it off; k ≥ 1 keeps k tokens
+        top_k=check_whole(top_k, "Top-k", 0, MAX_TOP_K),  # 0 turns it off; k ≥ 1 keeps k tokens
         top_p=p,
         min_p=m,
-        beams=_whole(beams, "Beams", 1, MAX_BEAMS),
+        beams=check_whole(beams, "Beams", 1, MAX_BEAMS),
     )
 
 
@@ -82,22 +79,18 @@ def parse_prompt(text: Any) -> str:
     return text
 
 
-def model_choices() -> list[tuple[str, str]]:
-    """(title, id) of every language model in the registry."""
-    from playground.models import REGISTRY
-
-    specs = [s for task in TASKS for s in REGISTRY.specs(task=task)]
+def model_choices(context: Context) -> list[tuple[str, str]]:
+    """(title, id) of every language model in the context's registry."""
+    specs = [s for task in TASKS for s in context.models.specs(task=task)]
     return [(s.title, s.id) for s in specs]
 
 
-def load_model(model_id: str):
+def load_model(context: Context, model_id: str):
     """The registry's model and tokenizer (ModelUnavailable says why one cannot be used here)."""
-    from playground.models import REGISTRY
-
-    known = {model_id_ for _, model_id_ in model_choices()}
+    known = {model_id_ for _, model_id_ in model_choices(context)}
     if model_id not in known:
         raise BadInput(f"Unknown model {model_id!r}; choose one of: {', '.join(sorted(known))}.")
-    return REGISTRY.get(model_id, devices.device())
+    return context.model(model_id)
 
 
 # -- the session's trail ----------------------------------------------------------------------
@@ -121,9 +114,9 @@ def _context(model) -> int:
     return int(getattr(model.config, "max_position_embeddings", 1024))
 
 
-def _trail(trail, prompt: str, model_id: str, seed: int):
+def _trail(context: Context, trail, prompt: str, model_id: str, seed: int):
     """The session's trail, or a fresh one when the prompt, the model or the seed changed."""
-    lm = load_model(model_id)
+    lm = load_model(context, model_id)
     ids, notice = _encode(lm.tokenizer, prompt, _context(lm.model) - MAX_NEW_TOKENS)
     fresh = (
         trail is None
@@ -159,8 +152,9 @@ class Request:
     count: int
     pick: Any  # the hand-picked token id from the candidates dropdown
 
-    def trail_now(self, fresh: bool = False):
-        return _trail(None if fresh else self.trail, self.prompt, self.model_id, self.seed)
+    def trail_now(self, context: Context, fresh: bool = False):
+        trail = None if fresh else self.trail
+        return _trail(context, trail, self.prompt, self.model_id, self.seed)
 
 
 def parse(values) -> Request:
@@ -174,7 +168,7 @@ def parse(values) -> Request:
         check_seed(seed),
         parse_settings(*settings),
         bool(use_cache),
-        _whole(count, "Tokens to run", 1, MAX_NEW_TOKENS),
+        check_whole(count, "Tokens to run", 1, MAX_NEW_TOKENS),
         pick,
     )
 
@@ -216,28 +210,28 @@ def render(trail, tokenizer, settings, position: int | None, notice: str = "") -
     )
 
 
-def start(*values) -> Shown:
+def start(context: Context, *values) -> Shown:
     """Read the prompt and show the first next-token distribution (the `gpt_start` endpoint)."""
     args = parse(values)
-    trail, tokenizer, notice = args.trail_now(fresh=True)
+    trail, tokenizer, notice = args.trail_now(context, fresh=True)
     return render(trail, tokenizer, args.settings, None, notice)
 
 
-def open_link(*values) -> Shown:
+def open_link(context: Context, *values) -> Shown:
     """Read the prompt (the `gpt_start` endpoint); a link's count of generated tokens is
     generated again with its settings and seed, so the link shows the same text."""
     *inputs, generated = values
-    n = _whole(generated, "Generated tokens", 0, MAX_LINK_TOKENS)
-    shown = start(*inputs)
-    return shown if n == 0 else advance(shown.trail, None, *inputs[2:], n=n)
+    n = check_whole(generated, "Generated tokens", 0, MAX_LINK_TOKENS)
+    shown = start(context, *inputs)
+    return shown if n == 0 else advance(context, shown.trail, None, *inputs[2:], n=n)
 
 
-def advance(*values, n: int | None = None) -> Shown:
+def advance(context: Context, *values, n: int | None = None) -> Shown:
     """Generate the slider's count of tokens (`gpt_run`) with the current settings."""
     args = parse(values)
     settings = args.settings
     n = args.count if n is None else n
-    trail, tokenizer, notice = args.trail_now()
+    trail, tokenizer, notice = args.trail_now(context)
     _room(trail, n)
     eos = tokenizer.eos_token_id
     if settings.strategy == "beam" and n > 1:
@@ -251,45 +245,45 @@ def advance(*values, n: int | None = None) -> Shown:
     return render(trail, tokenizer, settings, None, notice)
 
 
-def step(*values) -> Shown:
+def step(context: Context, *values) -> Shown:
     """One token (the `gpt_step` endpoint)."""
-    return advance(*values, n=1)
+    return advance(context, *values, n=1)
 
 
-def view(*values) -> Shown:
+def view(context: Context, *values) -> Shown:
     """Re-show the current view under changed settings: what they keep; nothing generated."""
     args = parse(values)
-    trail, tokenizer, notice = args.trail_now()
+    trail, tokenizer, notice = args.trail_now(context)
     position = args.position
     if position is not None and not 0 < position < len(trail.ids):
         position = None
     return render(trail, tokenizer, args.settings, position, notice)
 
 
-def select(index, *values) -> Shown:
+def select(context: Context, index, *values) -> Shown:
     """A click on the strip's token ``index``: the distribution the model had there."""
     index = index[0] if isinstance(index, list | tuple) else index
     trail, _, *rest = values
-    return view(trail, int(index) or None, *rest)
+    return view(context, trail, int(index) or None, *rest)
 
 
-def rewind(*values) -> Shown:
+def rewind(context: Context, *values) -> Shown:
     """Drop the clicked token and everything after it, so another can be picked."""
     args = parse(values)
-    trail, tokenizer, notice = args.trail_now()
+    trail, tokenizer, notice = args.trail_now(context)
     if args.position is None or args.position < trail.prompt_len:
         raise BadInput("Click a generated token in the strip first, then rewind to it.")
     trail.rewind(args.position)
     return render(trail, tokenizer, args.settings, None, notice)
 
 
-def choose(*values) -> Shown:
+def choose(context: Context, *values) -> Shown:
     """Append the token picked by hand from the candidates."""
     args = parse(values)
-    trail, tokenizer, notice = args.trail_now()
+    trail, tokenizer, notice = args.trail_now(context)
     if args.pick is None:
         raise BadInput("Choose a token from the candidates first.")
-    token = _whole(args.pick, "The chosen token", 0, trail.logits.shape[-1] - 1)
+    token = check_whole(args.pick, "The chosen token", 0, trail.logits.shape[-1] - 1)
     _room(trail, 1)
     trail.choose(token, args.use_cache)
     return render(trail, tokenizer, args.settings, None, notice)
@@ -306,17 +300,17 @@ class Plotted(Result):
     note: str  # Markdown
 
 
-def histogram(*values) -> Plotted:
+def histogram(context: Context, *values) -> Plotted:
     """1 000 seeded draws from the distribution on screen against its exact probabilities."""
     args = parse(values)
-    trail, tokenizer, _ = args.trail_now()
+    trail, tokenizer, _ = args.trail_now(context)
     position = len(trail.ids) if args.position is None else args.position
     return Plotted(*screen.draws(trail, tokenizer, args.settings, position, DRAWS, TOP_N))
 
 
-def cache_timing(*values) -> Plotted:
+def cache_timing(context: Context, *values) -> Plotted:
     """Time greedy tokens from the current text with and without the KV cache."""
-    trail, _, _ = parse(values).trail_now()
+    trail, _, _ = parse(values).trail_now(context)
     _room(trail, CACHE_TIMING_TOKENS)
     return Plotted(*screen.cache_timing(trail, CACHE_TIMING_TOKENS))
 
@@ -347,11 +341,11 @@ class Compared(Result):
     note: str  # Markdown
 
 
-def compare(prompt, model_id, seed, n, rows) -> Compared:
+def compare(context: Context, prompt, model_id, seed, n, rows) -> Compared:
     """The same prompt under 2–4 settings: continuations, mean log-probability, diversity."""
     settings = parse_compare(rows)
-    n = _whole(n, "Tokens to generate", 1, MAX_NEW_TOKENS)
-    lm = load_model(model_id)
+    n = check_whole(n, "Tokens to generate", 1, MAX_NEW_TOKENS)
+    lm = load_model(context, model_id)
     seed = check_seed(seed)
     ids, notice = _encode(lm.tokenizer, parse_prompt(prompt), _context(lm.model) - MAX_NEW_TOKENS)
     table = screen.continuations(lm, ids, settings, n, seed)
@@ -363,10 +357,10 @@ def compare(prompt, model_id, seed, n, rows) -> Compared:
     return Compared(table, "\n\n".join([note, *([f"_{notice}_"] if notice else [])]))
 
 
-def export(*values) -> Export:
+def export(context: Context, *values) -> Export:
     """The text on screen, each generated token's probability and the next-token candidates,
     with a script that recomputes them with transformers' model and logits warpers."""
     args = parse(values)
-    trail, _, _ = args.trail_now()
+    trail, _, _ = args.trail_now(context)
     numbers = reproduce.numbers(trail, args.settings)
     return Export(numbers, reproduce.snippet(trail, args.settings), reproduce.tables(numbers))

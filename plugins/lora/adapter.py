@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from playground.concept import Context
 from playground.inputs import BadInput, Result, check_seed
 from playground.lazy import lazy_module
 from plugins.lora import figures
@@ -56,12 +57,12 @@ class Continuations(Result):
     after: str  # with the adapter
 
 
-def generate(run, prompt, seed) -> Continuations:
+def generate(context: Context, run, prompt, seed) -> Continuations:
     """The same prompt and seed, before and after the adapter."""
     run = check_run(run)
     prompt = check_prompt(prompt)
     seed = check_seed(seed)
-    lm = load(run.config.model_id)
+    lm = load(context, run.config.model_id)
     before = training.sample(lm.model, lm.tokenizer, prompt, seed, NEW_TOKENS)
     after = training.sample(_adapted(run, lm), lm.tokenizer, prompt, seed, NEW_TOKENS)
     return Continuations(before, after)
@@ -134,13 +135,13 @@ def _times_ms(models: list[Any], ids: Any) -> list[float]:
     return [statistics.median(own) * 1000 for own in times]
 
 
-def merge(run, prompt) -> str:
+def merge(context: Context, run, prompt) -> str:
     """Inference time and outputs with the adapter beside the base, and merged into it."""
     import torch
 
     run = check_run(run)
     prompt = check_prompt(prompt)
-    lm = load(run.config.model_id)
+    lm = load(context, run.config.model_id)
     ids = lm.tokenizer(prompt, return_tensors="pt")["input_ids"].to(
         next(lm.model.parameters()).device
     )
@@ -217,9 +218,9 @@ class Loaded(Result):
     run: Run  # kept in the session as a trained one
 
 
-def load_adapter(files, model_id) -> Loaded:
+def load_adapter(context: Context, files, model_id) -> Loaded:
     """Check an uploaded adapter against the model and keep it as the session's run."""
-    lm = load(model_id)
+    lm = load(context, model_id)
     folder = _gather(files)
     try:
         config, tensors = lora.read_adapter(folder)
@@ -254,11 +255,11 @@ class Trained(Result):
     after: str
 
 
-def trained(run, prompt, seed) -> Trained | None:
+def trained(context: Context, run, prompt, seed) -> Trained | None:
     """The adapted layers, the first one's ΔW, before/after text; None while the session holds
     no run (a training stopped before its first report, a refused upload)."""
     if not isinstance(run, Run):
         return None
     names = layer_names(run)
-    delta, text = inspect(run, names[0]), generate(run, prompt, seed)
+    delta, text = inspect(run, names[0]), generate(context, run, prompt, seed)
     return Trained(names, delta.figure, delta.note, text.before, text.after)

@@ -8,6 +8,7 @@ import copy
 import torch
 
 from playground.bench import BenchCase, Measure
+from playground.concept import Context
 from plugins.lora import accounting, lora
 
 TARGETS = ["q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj"]
@@ -55,13 +56,9 @@ def _held_after_step(model, ids) -> float:
     return accounting.measured(model, opt).total / 2**20
 
 
-def cases(device: str) -> list[BenchCase | Measure]:
-    from playground.host import load
-    from playground.models import REGISTRY
-
-    if not REGISTRY.specs():
-        load()
-    base = REGISTRY.get("tiny-llama", device).model
+def cases(context: Context) -> list[BenchCase | Measure]:
+    device = context.device()
+    base = context.models.get("tiny-llama", device).model
     ids = torch.randint(4096, (BATCH, TOKENS), generator=torch.Generator().manual_seed(0))
     ids = ids.to(device)
     ours, theirs, full = _models(base)

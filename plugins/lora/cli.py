@@ -15,6 +15,7 @@ import sys
 from dataclasses import replace
 from pathlib import Path
 
+from playground.concept import Context
 from plugins.lora.limits import MAX_STEPS
 from plugins.lora.train import MAX_SECONDS, TrainConfig
 
@@ -43,7 +44,7 @@ def parser() -> argparse.ArgumentParser:
     return p
 
 
-def main(argv: list[str] | None = None) -> int:
+def main(context: Context, argv: list[str] | None = None) -> int:
     args = parser().parse_args(argv)
     targets = tuple(t for t in args.targets.split(",") if t)
     problems = [
@@ -62,18 +63,15 @@ def main(argv: list[str] | None = None) -> int:
         targets=targets, steps=args.steps, lr=args.lr, seed=args.seed, batch=args.batch,
         block=args.block, qlora=args.qlora, max_seconds=args.max_seconds,
     )  # fmt: skip
-    return run(cfg, args.data.read_text(encoding="utf-8"), args.out)
+    return run(context, cfg, args.data.read_text(encoding="utf-8"), args.out)
 
 
-def run(cfg: TrainConfig, text: str, out: Path) -> int:
-    from playground import devices
-    from playground.host import load
-    from playground.models import REGISTRY, ModelUnavailable
+def run(context: Context, cfg: TrainConfig, text: str, out: Path) -> int:
+    from playground.models import ModelUnavailable
     from plugins.lora import lora, train
 
-    load()
     try:
-        lm = REGISTRY.get(cfg.model_id, devices.device())
+        lm = context.model(cfg.model_id)
     except (KeyError, ModelUnavailable) as exc:
         print(f"playground lora-train: {exc}", file=sys.stderr)
         return 2
@@ -120,5 +118,7 @@ def usual_targets(model) -> tuple[str, ...]:
     return tuple(usual.get(getattr(model.config, "model_type", ""), ()))
 
 
-if __name__ == "__main__":
-    sys.exit(main(sys.argv[1:]))
+if __name__ == "__main__":  # accelerate launch -m plugins.lora.cli: every installed plugin's models
+    from playground.host import load
+
+    sys.exit(main(load().context(), sys.argv[1:]))

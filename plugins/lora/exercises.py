@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from playground import lazy
+from playground.concept import Context
 from playground.exercise import Answer, Exercise
 
 MODEL = "tiny-llama"
@@ -12,19 +13,12 @@ GAPS = ("Exactly 0", "About 1e-6 (float32 rounding)", "About 0.01 to 0.1", "More
 DELTA_RANK, DELTA_SIZE, DELTA_STEPS = 4, 256, 25
 
 
-def _model():
-    from playground import devices
-    from playground.models import REGISTRY
-
-    return REGISTRY.get(MODEL, devices.device())
-
-
-def trainable_percent() -> Answer:
+def trainable_percent(context: Context) -> Answer:
     import copy
 
     from plugins.lora import lora
 
-    model = _model().model
+    model = context.model(MODEL).model
     total = sum(p.numel() for p in model.parameters())
     adapted = copy.deepcopy(model)
     lora.inject(adapted, PERCENT_TARGETS, PERCENT_RANK, 2.0 * PERCENT_RANK)
@@ -41,14 +35,14 @@ def trainable_percent() -> Answer:
     )
 
 
-def zero_init_gap() -> Answer:
+def zero_init_gap(context: Context) -> Answer:
     import copy
 
     import torch
 
     from plugins.lora import lora
 
-    lm = _model()
+    lm = context.model(MODEL)
     adapted = copy.deepcopy(lm.model).eval()
     gen = torch.Generator().manual_seed(0)
     layers = lora.inject(adapted, PERCENT_TARGETS, PERCENT_RANK, 2.0 * PERCENT_RANK, generator=gen)
@@ -69,7 +63,7 @@ def zero_init_gap() -> Answer:
     )
 
 
-def delta_rank() -> Answer:
+def delta_rank(context: Context) -> Answer:  # on a layer of its own: no model
     import torch
 
     from plugins.lora import lora

@@ -1,12 +1,15 @@
-"""The LoRA tab's plots, built with constructors and template="none" (redrawn while training)."""
+"""The LoRA tab's plots, built with constructors in the playground's style (redrawn while
+training)."""
 
 from __future__ import annotations
 
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
+from playground import plots
+
 BLUE, ORANGE, GREY = "#2563eb", "#ea580c", "#9ca3af"
-LAYOUT = dict(template="none", margin=dict(l=60, r=20, t=40, b=50), height=320)
+LAYOUT = dict(**plots.STYLE, margin=dict(l=60, r=20, t=40, b=50), height=320)
 
 
 def loss_curve(losses: list[float], steps: int, baseline: float | None = None) -> go.Figure:
@@ -48,6 +51,5 @@ def delta_w(delta, singular: list[float], rank: int, name: str) -> go.Figure:
     fig.update_xaxes(title_text="input k", row=1, col=1)
     fig.update_xaxes(title_text=f"index (blue: the first r = {rank})", row=1, col=2)
     fig.update_yaxes(type="log", exponentformat="power", row=1, col=2)  # 10⁻¹⁵, not "1f"
-    fig.update_layout(template="none", margin=dict(l=60, r=20, t=50, b=50), height=380,
-                      showlegend=False)  # fmt: skip
-    return fig
+    fig.update_layout(margin=dict(l=60, r=20, t=50, b=50), height=380, showlegend=False)
+    return plots.style(fig)

@@ -4,7 +4,7 @@ Reference: Dettmers et al. 2023, "QLoRA: Efficient Finetuning of Quantized LLMs"
 2305.14314), section 3: NF4's 16 levels are quantiles of N(0, 1) rescaled to [−1, 1] (with an
 exact 0), and each block of 64 weights is scaled by its absolute maximum before it is rounded
 to the nearest level. The NF4 math itself lives once, in the Quantization concept
-(`plugins/quantization/quantization.py`: `nf4_quantize`, `nf4_dequantize`, checked there against
+(`plugins/quantization/nf4.py`: `nf4_quantize`, `nf4_dequantize`, checked there against
 bitsandbytes' `quantize_4bit(quant_type="nf4")`); this module turns it into a frozen linear
 layer. Not done here: double quantization of the block scales (QLoRA section 3, another ~0.37
 bit a weight; the Quantization tab shows it).
@@ -15,8 +15,8 @@ from __future__ import annotations
 from torch import Tensor, nn
 from torch.nn import functional as F
 
-from plugins.quantization.quantization import NF4_BLOCK as BLOCK
-from plugins.quantization.quantization import nf4_dequantize, nf4_quantize
+from plugins.quantization.nf4 import NF4_BLOCK as BLOCK
+from plugins.quantization.nf4 import nf4_dequantize, nf4_quantize
 
 BITS_PER_WEIGHT = 4 + 32 / BLOCK  # 4-bit codes plus one float32 scale per block: 4.5 bits
 

@@ -4,11 +4,14 @@ training) and adapter.py (a trained adapter)."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 
 import gradio as gr
 
 from playground import share
+from playground.concept import Context
 from playground.inputs import guard
 from playground.ui import LATEX, STOP, stopped
 from plugins.lora import adapter, views
@@ -41,36 +44,9 @@ Here the bundled Llama learns a new voice, live, on this machine.
 """
 
 
-on_plan, on_generate, on_inspect, on_merge, on_save, on_load, on_compare, on_transfer = (
-    guard(f)
-    for f in (
-        views.plan,
-        adapter.generate,
-        adapter.inspect,
-        adapter.merge,
-        adapter.save,
-        adapter.load_adapter,
-        views.compare_qlora,
-        views.transfer,
-    )
+on_inspect, on_save, on_compare, _preset = (
+    guard(f) for f in (adapter.inspect, adapter.save, views.compare_qlora, views.preset)
 )
-on_export, _train, _preset, _trained = (
-    guard(f) for f in (views.export, views.train, views.preset, adapter.trained)
-)
-
-
-# Gradio hands a progress bar only to a handler that names gr.Progress() in its own signature.
-def _training(qlora: bool):
-    def run(text, model, rank, alpha, dropout, targets, steps, lr, seed, progress=gr.Progress()):  # noqa: B008
-        """Train live: the loss curve and a summary after every few steps, until done or Stop."""
-        yield from _train(
-            text, model, rank, alpha, dropout, targets, steps, lr, seed, qlora, progress
-        )
-
-    return run
-
-
-on_train, on_qlora = _training(False), _training(True)
 
 
 def on_preset(name: str):
@@ -79,21 +55,63 @@ def on_preset(name: str):
     return (gr.skip(), gr.skip()) if shown is None else shown
 
 
-def on_trained(run, prompt, seed):
-    """After a run: the adapted layers to inspect, the first one's ΔW, before/after text. The
-    layers are the Layer dropdown's choices, a component update, so it is made here."""
-    shown = _trained(run, prompt, seed)
-    if shown is None:
-        return gr.skip(), gr.skip(), gr.skip(), gr.skip(), gr.skip()
-    names, *rest = shown
-    return gr.Dropdown(choices=names, value=names[0]), *rest
+@dataclass(frozen=True)
+class Events:
+    """The tab's handlers that read the host's context (its models and device)."""
+
+    plan: Callable
+    train: Callable
+    qlora: Callable  # the same run with the frozen weights in NF4
+    trained: Callable  # after a run or a load: the layers to inspect, ΔW, before/after text
+    generate: Callable
+    merge: Callable
+    load: Callable  # an uploaded adapter
+    transfer: Callable
+    export: Callable
+
+
+def events(context: Context) -> Events:
+    """The tab's handlers, bound to ``context``."""
+    plan, generate, merge, load, transfer, export = (
+        guard(context.bind(f))
+        for f in (views.plan, adapter.generate, adapter.merge, adapter.load_adapter,
+                  views.transfer, views.export)
+    )  # fmt: skip
+    train, trained = guard(context.bind(views.train)), guard(context.bind(adapter.trained))
+
+    # Gradio hands a progress bar only to a handler that names gr.Progress() in its own signature.
+    def training(qlora: bool):
+        def run(
+            text, model, rank, alpha, dropout, targets, steps, lr, seed, progress=gr.Progress()  # noqa: B008
+        ):  # fmt: skip
+            """Train live: the loss curve and a summary after every few steps, until done or
+            Stop."""
+            yield from train(
+                text, model, rank, alpha, dropout, targets, steps, lr, seed, qlora, progress
+            )
+
+        return run
+
+    def on_trained(run, prompt, seed):
+        """After a run: the adapted layers to inspect, the first one's ΔW, before/after text. The
+        layers are the Layer dropdown's choices, a component update, so it is made here."""
+        shown = trained(run, prompt, seed)
+        if shown is None:
+            return gr.skip(), gr.skip(), gr.skip(), gr.skip(), gr.skip()
+        names, *rest = shown
+        return gr.Dropdown(choices=names, value=names[0]), *rest
+
+    return Events(plan=plan, train=training(False), qlora=training(True), trained=on_trained,
+                  generate=generate, merge=merge, load=load, transfer=transfer,
+                  export=export)  # fmt: skip
 
 
 def _slider(low, high, value, step, label, **kw):
     return gr.Slider(low, high, value=value, step=step, label=label, **kw)
 
 
-def build() -> gr.Blocks:
+def build(context: Context) -> gr.Blocks:
+    on = events(context)
     with gr.Blocks() as tab:
         gr.Markdown(INTRO, latex_delimiters=LATEX)
         run_state, qlora_state = gr.State(None), gr.State(None)
@@ -101,7 +119,7 @@ def build() -> gr.Blocks:
             with gr.Column(scale=1, min_width=300):
                 preset = gr.Dropdown([*STYLES, OWN_TEXT], value=DEFAULT_PRESET, label="Style")
                 model = gr.Dropdown(
-                    views.model_choices(), value=views.DEFAULT_MODEL, label="Model",
+                    views.model_choices(context), value=views.DEFAULT_MODEL, label="Model",
                     info="hub models need the local cache",
                 )  # fmt: skip
                 rank = _slider(MIN_RANK, MAX_RANK, 8, 1, "Rank r", elem_id="lora-rank")
@@ -202,14 +220,14 @@ def build() -> gr.Blocks:
         # -- events ---------------------------------------------------------------------
         heavy = dict(concurrency_id=CONCURRENCY)
         settings = [model, rank, alpha, dropout, targets, steps, lr, seed]
-        plan_run = dict(fn=on_plan, inputs=settings, outputs=[plan_md, plan_table, cmd], **heavy)
+        plan_run = dict(fn=on.plan, inputs=settings, outputs=[plan_md, plan_table, cmd], **heavy)
         state = {"preset": preset, "model": model, "rank": rank, "alpha": alpha,
                  "dropout": dropout, "targets": targets, "steps": steps, "lr": lr,
                  "seed": seed}  # fmt: skip
         share.link(tab, "lora", state, load=dict(**plan_run, api_name="lora_plan"))
         # Compare only what changes the plan: steps, learning rate and seed do not
         planned = {k: state[k] for k in ("model", "rank", "alpha", "dropout", "targets")}
-        share.export("lora", on_export, [*settings, run_state], planned, api_name="lora_export",
+        share.export("lora", on.export, [*settings, run_state], planned, api_name="lora_export",
                      **heavy)  # fmt: skip
         for control in (rank, alpha, dropout, steps):
             control.change(**plan_run, trigger_mode="always_last", api_visibility="private")
@@ -218,16 +236,16 @@ def build() -> gr.Blocks:
         preset.input(on_preset, preset, [text, prompt], api_visibility="private")
 
         after_train = dict(
-            fn=on_trained, inputs=[run_state, prompt, seed],
+            fn=on.trained, inputs=[run_state, prompt, seed],
             outputs=[layer, delta_plot, delta_md, before, after], api_visibility="private",
             **heavy,
         )  # fmt: skip
         training = train_btn.click(
-            on_train, [text, *settings], [loss_plot, train_md, run_state], api_name="lora_train",
+            on.train, [text, *settings], [loss_plot, train_md, run_state], api_name="lora_train",
             **heavy,
         ).then(**after_train)  # fmt: skip
         qtraining = qlora_btn.click(
-            on_qlora,
+            on.qlora,
             [text, *settings],
             [qlora_plot, qlora_md, qlora_state],
             api_name="lora_qlora",
@@ -236,16 +254,16 @@ def build() -> gr.Blocks:
         stop_btn.click(stopped, train_md, train_md, cancels=[training, qtraining], **STOP)
         stop_btn.click(stopped, qlora_md, qlora_md, **STOP)
 
-        gen = dict(fn=on_generate, inputs=[run_state, prompt, seed], outputs=[before, after])
+        gen = dict(fn=on.generate, inputs=[run_state, prompt, seed], outputs=[before, after])
         gr.on([gen_btn.click, prompt.submit], **gen, api_name="lora_generate", **heavy)
         layer.input(on_inspect, [run_state, layer], [delta_plot, delta_md], api_name="lora_inspect",
                     **heavy)  # fmt: skip
-        merge_btn.click(on_merge, [run_state, prompt], merge_md, api_name="lora_merge", **heavy)
+        merge_btn.click(on.merge, [run_state, prompt], merge_md, api_name="lora_merge", **heavy)
         save_btn.click(on_save, run_state, saved, api_name="lora_save", **heavy)
         upload.upload(
-            on_load, [upload, model], [load_md, run_state], api_name="lora_load", **heavy
+            on.load, [upload, model], [load_md, run_state], api_name="lora_load", **heavy
         ).then(**after_train)
         transfer_btn.click(
-            on_transfer, t_seed, [transfer_table, transfer_md], api_name="lora_transfer", **heavy
+            on.transfer, t_seed, [transfer_table, transfer_md], api_name="lora_transfer", **heavy
         )
     return tab

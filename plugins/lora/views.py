@@ -14,9 +14,9 @@ from collections.abc import Iterator
 from dataclasses import dataclass, replace
 from typing import Any
 
-from playground import devices
+from playground.concept import Context
 from playground.export import Export
-from playground.inputs import BadInput, Result, check_number, check_seed
+from playground.inputs import BadInput, Result, check_number, check_seed, check_whole
 from playground.lazy import lazy_module
 from plugins.lora import data, figures
 from plugins.lora.limits import MAX_STEPS, TARGETS
@@ -97,38 +97,34 @@ def check_prompt(prompt: Any) -> str:
     return prompt
 
 
-def check_config(model_id, rank, alpha, dropout, targets, steps, lr, seed):
+def check_config(context: Context, model_id, rank, alpha, dropout, targets, steps, lr, seed):
     """The train.TrainConfig for these settings, or BadInput saying which one is wrong."""
-    check_model(model_id)
+    check_model(context, model_id)
     return training.TrainConfig(
         model_id=model_id,
-        rank=int(check_number(rank, "The rank r", MIN_RANK, MAX_RANK, whole=True)),
+        rank=check_whole(rank, "The rank r", MIN_RANK, MAX_RANK),
         alpha=check_number(alpha, "α (alpha)", 0.5, MAX_ALPHA),
         dropout=check_number(dropout, "Dropout", 0, MAX_DROPOUT),
         targets=check_targets(targets),
-        steps=int(check_number(steps, "Steps", MIN_STEPS, MAX_STEPS, whole=True)),
+        steps=check_whole(steps, "Steps", MIN_STEPS, MAX_STEPS),
         lr=check_lr(lr),
         seed=check_seed(seed),
     )
 
 
-def model_choices() -> list[tuple[str, str]]:
-    from playground.models import REGISTRY
-
-    return [(s.title, s.id) for s in REGISTRY.specs(task="causal-lm")] or [
+def model_choices(context: Context) -> list[tuple[str, str]]:
+    return [(s.title, s.id) for s in context.models.specs(task="causal-lm")] or [
         ("Tiny Llama (bundled)", DEFAULT_MODEL)
     ]
 
 
-def check_model(model_id: Any) -> str:
-    from playground.models import REGISTRY
-
+def check_model(context: Context, model_id: Any) -> str:
     try:
-        spec = REGISTRY.spec(model_id)
+        spec = context.models.spec(model_id)
     except KeyError:
         raise BadInput(
             f"Model {str(model_id)[:40]!r} is not a registered causal language model; choose "
-            f"one of: {', '.join(i for _, i in model_choices())}."
+            f"one of: {', '.join(i for _, i in model_choices(context))}."
         ) from None
     reason = spec.unavailable()
     if reason:
@@ -136,11 +132,11 @@ def check_model(model_id: Any) -> str:
     return model_id
 
 
-def load(model_id: str) -> Any:
-    from playground.models import REGISTRY, ModelUnavailable
+def load(context: Context, model_id: str) -> Any:
+    from playground.models import ModelUnavailable
 
     try:
-        return REGISTRY.get(check_model(model_id), devices.device())
+        return context.model(check_model(context, model_id))
     except ModelUnavailable as exc:
         raise BadInput(str(exc)) from None
 
@@ -180,11 +176,13 @@ def command(cfg: Any) -> str:
     )
 
 
-def export(model_id, rank, alpha, dropout, targets, steps, lr, seed, run=None) -> Export:
+def export(
+    context: Context, model_id, rank, alpha, dropout, targets, steps, lr, seed, run=None
+) -> Export:
     """The plan on screen as numbers and CSV, and a script that recounts it with peft; a run in
     the session adds its loss per step, which it already holds (nothing is recomputed)."""
-    cfg = check_config(model_id, rank, alpha, dropout, targets, steps, lr, seed)
-    model = load(cfg.model_id).model
+    cfg = check_config(context, model_id, rank, alpha, dropout, targets, steps, lr, seed)
+    model = load(context, cfg.model_id).model
     numbers = reproduce.numbers(cfg, model)
     held = run if isinstance(run, Run) else None
     return Export(numbers, reproduce.snippet(cfg, model), reproduce.tables(numbers, held))
@@ -197,10 +195,10 @@ class Plan(Result):
     command: str  # the same run, headless
 
 
-def plan(model_id, rank, alpha, dropout, targets, steps, lr, seed) -> Plan:
+def plan(context: Context, model_id, rank, alpha, dropout, targets, steps, lr, seed) -> Plan:
     """(summary, memory table, command) for the settings on screen, before any training."""
-    cfg = check_config(model_id, rank, alpha, dropout, targets, steps, lr, seed)
-    model = load(cfg.model_id).model
+    cfg = check_config(context, model_id, rank, alpha, dropout, targets, steps, lr, seed)
+    model = load(context, cfg.model_id).model
     rows = accounting.budgets(model, list(cfg.targets), cfg.rank)
     full, plain = rows[0], rows[1]
     summary = (
@@ -253,13 +251,14 @@ class Training(Result):
 
 
 def train(
-    text, model_id, rank, alpha, dropout, targets, steps, lr, seed, qlora=False, progress=None
-) -> Iterator[Training]:
+    context: Context, text, model_id, rank, alpha, dropout, targets, steps, lr, seed, qlora=False,
+    progress=None,
+) -> Iterator[Training]:  # fmt: skip
     """The run so far after every few steps; the last is the finished run. ``progress(fraction,
     desc=...)`` hears of each one."""
-    cfg = check_config(model_id, rank, alpha, dropout, targets, steps, lr, seed)
+    cfg = check_config(context, model_id, rank, alpha, dropout, targets, steps, lr, seed)
     text = check_text(text)
-    lm = load(cfg.model_id)
+    lm = load(context, cfg.model_id)
     cfg = replace(cfg, qlora=qlora)
     windows = training.windows(lm.tokenizer, text, cfg.block)
     if len(windows) < 2 * cfg.batch:
@@ -308,10 +307,10 @@ class Transfer(Result):
     note: str  # Markdown: the data set
 
 
-def transfer(seed) -> Transfer:
+def transfer(context: Context, seed) -> Transfer:
     """Frozen MiniLM + head vs random features + head vs full fine-tune, on the shipped set."""
     seed = check_seed(seed)
-    encoder = load_encoder()
+    encoder = load_encoder(context)
     results = transfer_learning.compare(encoder, seed)
     train_set, test_set = data.labelled_set()
     rows = [[r.method, f"{r.accuracy:.1%}", f"{r.seconds:.1f} s", f"{r.trainable:,}"]
@@ -324,11 +323,11 @@ def transfer(seed) -> Transfer:
     return Transfer(rows, md)
 
 
-def load_encoder() -> Any:
-    from playground.models import REGISTRY, ModelUnavailable
+def load_encoder(context: Context) -> Any:
+    from playground.models import ModelUnavailable
 
     try:
-        return REGISTRY.get("minilm", devices.device())
+        return context.model("minilm")
     except KeyError:
         raise BadInput("MiniLM is not registered: the models plugin provides it.") from None
     except ModelUnavailable as exc:

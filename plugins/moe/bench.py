@@ -6,6 +6,7 @@ from __future__ import annotations
 import torch
 
 from playground.bench import BenchCase
+from playground.concept import Context
 from plugins.moe import moe
 
 TOKENS, D_MODEL, D_FF, TOP_K = 2048, 256, 512, 2
@@ -30,7 +31,8 @@ def _nothing(_output) -> None:
     return None
 
 
-def cases(device: str) -> list[BenchCase]:
+def cases(context: Context) -> list[BenchCase]:
+    device = context.device()
     gen = torch.Generator().manual_seed(0)
     found = []
     for experts in EXPERTS:

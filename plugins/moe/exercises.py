@@ -3,8 +3,13 @@ tiny-mixtral, on our own routing layer and on Mixtral-8x7B's real shape."""
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from playground import lazy, lazy_module
 from playground.exercise import Answer, Exercise
+
+if TYPE_CHECKING:
+    from playground.concept import Context
 
 anatomy = lazy_module("plugins.attention.anatomy")  # Mixtral-8x7B's shape, counted as that tab does
 
@@ -14,10 +19,10 @@ EXPERT_CHOICES = tuple(f"expert {i}" for i in range(8))  # tiny-mixtral has 8 ex
 LAB = dict(shape="shifted", tokens=32, experts=8, top_k=2, capacity_factor=0.5, seed=0)
 
 
-def queen_expert() -> Answer:
+def queen_expert(context: Context) -> Answer:
     from plugins.moe import views
 
-    c = views.routed(PROMPT)
+    c = views.routed(context, PROMPT)
     j = c.tokens.index(TOKEN)
     p = c.layers[0].logits.softmax(-1)[j]
     top = p.topk(c.top_k)
@@ -33,7 +38,7 @@ def queen_expert() -> Answer:
     )
 
 
-def dropped_at_half_capacity() -> Answer:
+def dropped_at_half_capacity(context: Context) -> Answer:  # our own layer: no model, no device
     import torch
 
     from plugins.moe import lab, moe
@@ -55,7 +60,7 @@ def dropped_at_half_capacity() -> Answer:
     )
 
 
-def mixtral_active_share() -> Answer:
+def mixtral_active_share(context: Context) -> Answer:  # arithmetic on a preset's shape
     arch = anatomy.PRESETS["Mixtral-8x7B"]
     b = anatomy.breakdown(arch, arch.context)
     share = b.active / b.total

@@ -12,15 +12,11 @@ import numpy as np
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
-from playground.plots import LEGEND_BELOW
+from playground.plots import ACCENT, GRID, INK, LEGEND_BELOW, STYLE
 
-ACCENT = "#4f46e5"
 DROPPED = "#dc2626"
 MUTED = "#94a3b8"
-INK = "#111827"
-GRID = "#e5e7eb"
 SCALE = [[0.0, "#ffffff"], [0.35, "#a5b4fc"], [1.0, "#1e1b4b"]]
-LAYOUT = dict(template="none", paper_bgcolor="white", plot_bgcolor="white", font=dict(size=12))
 # Gradio's plot label floats over a figure's top-left corner: a top margin of LABEL_PX keeps
 # texts clear of it.
 LABEL_PX = 40
@@ -123,7 +119,7 @@ def router_maps(probs: list[np.ndarray], chosen: list[np.ndarray], tokens: list[
     _map_axes(fig)
     top, bottom = LABEL_PX + 25, 110  # bottom: expert numbers, axis title, legend, colour bar
     fig.update_layout(
-        **LAYOUT,
+        **STYLE,
         height=top + rows * panel + (rows - 1) * gap + bottom,
         margin=dict(l=10, r=10, t=top, b=bottom),
         legend={**LEGEND_BELOW, "x": 0, "xanchor": "left"},  # the colour bar is at the right
@@ -157,7 +153,7 @@ def layer_loads(loads: list[list[int]]) -> go.Figure:
     fig.update_xaxes(dtick=1, title_text="expert")
     fig.update_yaxes(title_text="tokens routed (top-k choices)")
     fig.update_layout(
-        **LAYOUT,
+        **STYLE,
         barmode="group",
         height=340,
         margin=dict(l=60, r=20, t=LABEL_PX, b=50),
@@ -205,7 +201,7 @@ def lab_map(
     top, bottom = 100, 100  # Gradio gives a titled figure 100 px on top, for label and title
     height = _rows_px(min(t, 48), low=200, high=680)
     fig.update_layout(
-        **LAYOUT,
+        **STYLE,
         # the title (two lines) sits on the plot, under the label that floats at the top
         title=dict(
             text="Router probabilities",
@@ -251,7 +247,7 @@ def lab_load(wanted: list[int], load: list[int], capacity: int | None) -> go.Fig
     fig.update_xaxes(title_text="expert", dtick=1 if len(load) <= 16 else None)
     fig.update_yaxes(title_text="tokens")
     fig.update_layout(
-        **LAYOUT,
+        **STYLE,
         barmode="stack",
         height=320,
         margin=dict(l=60, r=20, t=LABEL_PX, b=50),
@@ -320,7 +316,7 @@ def training(
     fig.update_xaxes(range=[1, max(steps, 2)])
     fig.update_xaxes(title_text="step", row=2, col=1)
     fig.update_layout(
-        **LAYOUT,
+        **STYLE,
         height=560,
         margin=dict(l=60, r=20, t=30, b=50),
         legend={**LEGEND_BELOW, "title_text": "expert"},

@@ -3,6 +3,7 @@ transformers' own Mixtral (no gradio here; tab.py hands them to the Export panel
 
 from __future__ import annotations
 
+from playground.concept import Context
 from playground.export import Export
 from plugins.moe import views
 
@@ -27,11 +28,11 @@ print(json.dumps({{"input_ids": ids, "experts": experts, "probabilities": probab
 '''
 
 
-def export(text: str) -> Export:
+def export(context: Context, text: str) -> Export:
     """Every layer's top-k experts for every token, and a script that reads them from
     transformers' own Mixtral (``output_router_logits=True``)."""
-    c = views.routed(text)
-    lm = views.load(views.MOE_ID)
+    c = views.routed(context, text)
+    lm = views.load(context, views.MOE_ID)
     tops = [layer.logits.softmax(-1).topk(c.top_k, dim=-1) for layer in c.layers]
     numbers = {
         "input_ids": lm.tokenizer(text)["input_ids"][: views.MAX_TOKENS],

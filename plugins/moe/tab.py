@@ -4,11 +4,14 @@ export in reproduce.py."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 
 import gradio as gr
 
 from playground import share
+from playground.concept import Context
 from playground.inputs import guard
 from playground.ui import LATEX, STOP, stopped
 from plugins.moe import reproduce, views
@@ -51,9 +54,7 @@ piles tokens onto a few experts; the **load-balancing loss** $E \\sum_i f_i P_i$
 """
 
 
-on_route, on_compare, on_lab, _train = (
-    guard(f) for f in (views.route, views.compare, views.routing_lab, views.train)
-)
+on_lab, _train = (guard(f) for f in (views.routing_lab, views.train))  # no model, no device
 
 
 # Gradio hands a progress bar only to a function that declares one in its own signature.
@@ -63,11 +64,29 @@ def on_train(experts, top_k, steps, aux, seed, progress=gr.Progress()):  # noqa:
         yield figure, summary
 
 
+@dataclass(frozen=True)
+class Events:
+    """The tab's handlers that read the host's context (its models and device)."""
+
+    route: Callable
+    compare: Callable
+    export: Callable
+
+
+def events(context: Context) -> Events:
+    """The tab's handlers, bound to ``context``."""
+    route, compare, export = (
+        guard(context.bind(fn)) for fn in (views.route, views.compare, reproduce.export)
+    )
+    return Events(route, compare, export)
+
+
 def _slider(low, high, value, step, label, **kw):
     return gr.Slider(low, high, value=value, step=step, label=label, **kw)
 
 
-def build() -> gr.Blocks:
+def build(context: Context) -> gr.Blocks:
+    on = events(context)
     with gr.Blocks() as tab:
         gr.Markdown(INTRO, latex_delimiters=LATEX)
 
@@ -169,11 +188,11 @@ def build() -> gr.Blocks:
         }  # fmt: skip
         heavy = dict(concurrency_id=CONCURRENCY, show_progress="minimal")
         route_run = dict(
-            fn=on_route, inputs=[text], outputs=[status, maps, loads, verdict], **heavy
+            fn=on.route, inputs=[text], outputs=[status, maps, loads, verdict], **heavy
         )
         # -- events ---------------------------------------------------------------------
         compare_run = dict(
-            fn=on_compare, inputs=[prompt, new_tokens], outputs=[table, compare_md], **heavy
+            fn=on.compare, inputs=[prompt, new_tokens], outputs=[table, compare_md], **heavy
         )
         lab_run = dict(
             fn=on_lab,
@@ -192,7 +211,7 @@ def build() -> gr.Blocks:
         )
         share.export(
             "moe",
-            guard(reproduce.export),
+            on.export,
             [text],
             state,
             api_name="moe_export",

@@ -14,8 +14,8 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any, NamedTuple
 
-from playground import devices
-from playground.inputs import BadInput, Result, check_number, check_seed
+from playground.concept import Context
+from playground.inputs import BadInput, Result, check_number, check_seed, check_whole
 from playground.lazy import lazy_module
 from plugins.models.language import parameter_counts
 from plugins.models.paths import DENSE_DIR, MOE_DIR
@@ -68,8 +68,8 @@ def check_capacity(value: Any) -> float:
 
 
 def check_routing(experts: Any, top_k: Any) -> tuple[int, int]:
-    e = int(check_number(experts, "The number of experts", MIN_EXPERTS, MAX_EXPERTS, whole=True))
-    k = int(check_number(top_k, "k (experts per token)", MIN_K, MAX_K, whole=True))
+    e = check_whole(experts, "The number of experts", MIN_EXPERTS, MAX_EXPERTS)
+    k = check_whole(top_k, "k (experts per token)", MIN_K, MAX_K)
     if k > e:
         raise BadInput(f"k = {k} is more than the {e} experts: choose k from {MIN_K} to {e}.")
     return e, k
@@ -79,11 +79,11 @@ def _label(token: str) -> str:
     return token.replace("Ġ", "␣").replace("Ċ", "⏎") or "·"  # byte-level BPE's space, newline
 
 
-def load(model_id: str) -> Any:
-    from playground.models import REGISTRY, ModelUnavailable
+def load(context: Context, model_id: str) -> Any:
+    from playground.models import ModelUnavailable
 
     try:
-        return REGISTRY.get(model_id, devices.device())
+        return context.model(model_id)
     except KeyError:
         raise BadInput(
             f"Model {model_id!r} is not registered: the models plugin provides it."
@@ -103,9 +103,10 @@ class Capture(NamedTuple):
     total: int  # tokens before truncation
 
 
+# Keyed on the context too: the numbers are those of the model that registry holds as MOE_ID.
 @lru_cache(maxsize=CAPTURE_CACHE)
-def _capture(device: str, text: str) -> Capture:
-    lm = load(MOE_ID)
+def _capture(context: Context, device: str, text: str) -> Capture:
+    lm = load(context, MOE_ID)
     ids = lm.tokenizer(text)["input_ids"]
     if not ids:
         raise BadInput("The text gives no tokens; type a few words.")
@@ -116,9 +117,9 @@ def _capture(device: str, text: str) -> Capture:
     return Capture(tokens, layers, capture.check(lm.model, layers), k, total)
 
 
-def routed(text: str) -> Capture:
+def routed(context: Context, text: str) -> Capture:
     """What the bundled MoE's routers did with ``text`` (cached: the view and the export)."""
-    return _capture(devices.device(), check_text(text))
+    return _capture(context, context.device(), check_text(text))
 
 
 @dataclass(frozen=True)
@@ -129,9 +130,9 @@ class Routing(Result):
     verdict: str  # Markdown: our layer against the model's blocks, and the imbalance
 
 
-def route(text: str) -> Routing:
+def route(context: Context, text: str) -> Routing:
     """The bundled MoE's routing of ``text``: status, per-layer maps, loads, and our check."""
-    c = routed(text)
+    c = routed(context, text)
     probs = [layer.logits.softmax(-1) for layer in c.layers]
     chosen = [p.topk(c.top_k, dim=-1).indices for p in probs]
     experts = probs[0].shape[-1]
@@ -183,13 +184,13 @@ class Compared(Result):
     note: str  # Markdown: what the numbers mean, then each model's greedy continuation
 
 
-def compare(prompt: str, new_tokens: Any) -> Compared:
+def compare(context: Context, prompt: str, new_tokens: Any) -> Compared:
     """The MoE and its dense twin side by side: sizes, FLOPs, perplexity, continuations."""
     prompt = check_text(prompt, "prompt")
-    n = int(check_number(new_tokens, "New tokens", 1, MAX_NEW_TOKENS, whole=True))
+    n = check_whole(new_tokens, "New tokens", 1, MAX_NEW_TOKENS)
     rows, samples = [], []
     for model_id in (DENSE_ID, MOE_ID):
-        lm = load(model_id)
+        lm = load(context, model_id)
         ids = lm.tokenizer(prompt)["input_ids"][-(MAX_TOKENS - n) :]
         if not ids:
             raise BadInput("The prompt gives no tokens; type a few words.")
@@ -247,7 +248,7 @@ def routing_lab(
     """Our MoE layer on random or shaped tokens: the routing, the drops, the loads, the loss."""
     if shape not in lab.SHAPES:
         raise BadInput(f"Token shape must be one of {', '.join(lab.SHAPES)}, not {shape!r}.")
-    t = int(check_number(tokens, "The number of tokens", 1, MAX_TOKENS, whole=True))
+    t = check_whole(tokens, "The number of tokens", 1, MAX_TOKENS)
     e, k = check_routing(experts, top_k)
     cf = check_capacity(capacity_factor)
     sigma = check_number(noise, "Router noise", 0, MAX_NOISE)
@@ -293,7 +294,7 @@ def routing_lab(
 
 def check_training(experts: Any, top_k: Any, steps: Any, aux: Any, seed: Any):
     e, k = check_routing(experts, top_k)
-    s = int(check_number(steps, "Steps", MIN_STEPS, MAX_STEPS, whole=True))
+    s = check_whole(steps, "Steps", MIN_STEPS, MAX_STEPS)
     a = check_number(aux, "The aux-loss weight", 0, MAX_AUX)
     if a == 0:
         raise BadInput(f"The aux-loss weight must be above 0 and at most {MAX_AUX:g}.")

@@ -6,12 +6,13 @@ from __future__ import annotations
 import torch
 
 from playground.bench import BenchCase, Measure
+from playground.concept import Context
 from plugins.models.heldout import heldout_ids, perplexity
-from plugins.quantization import llm
+from plugins.quantization import llm, nf4
 from plugins.quantization import quantization as Q
 
 SIZE = 2048
-NF4 = Q.Scheme("nf4", granularity="group", group_size=Q.NF4_BLOCK)
+NF4 = Q.Scheme("nf4", granularity="group", group_size=nf4.NF4_BLOCK)
 CONFIGS = {  # the per-configuration rows: (recipe, label)
     "int8 per channel": llm.Recipe(Q.Scheme()),
     "int4 per tensor": llm.Recipe(Q.Scheme("int4", granularity="tensor")),
@@ -33,7 +34,7 @@ def _library_cases(w: torch.Tensor) -> list[BenchCase]:
         import bitsandbytes.functional as bnb
 
         def bnb_nf4():
-            packed, state = bnb.quantize_4bit(w, blocksize=Q.NF4_BLOCK, quant_type="nf4")
+            packed, state = bnb.quantize_4bit(w, blocksize=nf4.NF4_BLOCK, quant_type="nf4")
             return bnb.dequantize_4bit(packed, state)
 
         found.append(
@@ -76,25 +77,23 @@ def _library_cases(w: torch.Tensor) -> list[BenchCase]:
     return found
 
 
-def _perplexity(recipe, device):
-    from playground.models import REGISTRY
+def _perplexity(context: Context, recipe, device):
     from plugins.quantization.views import HELDOUT_TOKENS
 
-    lm = REGISTRY.get("tiny-llama", device)
+    lm = context.models.get("tiny-llama", device)
     ids = heldout_ids()[: HELDOUT_TOKENS + 1].to(device)
     model = lm.model if recipe is None else llm.quantized_copy(lm.model, recipe)
     return perplexity(model, ids)
 
 
-def _size(recipe, device):
-    from playground.models import REGISTRY
-
-    lm = REGISTRY.get("tiny-llama", device)
+def _size(context: Context, recipe, device):
+    lm = context.models.get("tiny-llama", device)
     model = lm.model if recipe is None else llm.quantized_copy(lm.model, recipe)
     return llm.model_bytes(model) / 1024
 
 
-def cases(device: str) -> list[BenchCase | Measure]:
+def cases(context: Context) -> list[BenchCase | Measure]:
+    device = context.device()
     gen = torch.Generator().manual_seed(0)
     w = (torch.randn(SIZE, SIZE, generator=gen) * 0.02).to(device)
     found: list[BenchCase | Measure] = _library_cases(w)
@@ -110,16 +109,22 @@ def cases(device: str) -> list[BenchCase | Measure]:
         )
     )
     found.append(
-        Measure("tiny-llama float32 held-out perplexity", lambda: _perplexity(None, device), "ppl")
+        Measure(
+            "tiny-llama float32 held-out perplexity",
+            lambda: _perplexity(context, None, device),
+            "ppl",
+        )
     )
-    found.append(Measure("tiny-llama float32 size", lambda: _size(None, device), "KiB"))
+    found.append(Measure("tiny-llama float32 size", lambda: _size(context, None, device), "KiB"))
     for label, recipe in CONFIGS.items():
         found.append(
             Measure(
                 f"tiny-llama {label} held-out perplexity",
-                lambda r=recipe: _perplexity(r, device),
+                lambda r=recipe: _perplexity(context, r, device),
                 "ppl",
             )
         )
-        found.append(Measure(f"tiny-llama {label} size", lambda r=recipe: _size(r, device), "KiB"))
+        found.append(
+            Measure(f"tiny-llama {label} size", lambda r=recipe: _size(context, r, device), "KiB")
+        )
     return found

@@ -4,6 +4,7 @@ weights and held-out text by this plugin's own quantizers."""
 from __future__ import annotations
 
 from playground import lazy
+from playground.concept import Context
 from playground.exercise import Answer, Exercise
 
 PPL_CHOICES = ("int4 per tensor", "int8 per channel", "About the same (within 0.1 %)")
@@ -18,15 +19,15 @@ def _views():
     return views
 
 
-def int4_tensor_or_int8_channel() -> Answer:
-    from playground import devices
+def int4_tensor_or_int8_channel(context: Context) -> Answer:
     from plugins.quantization import llm, runs
     from plugins.quantization import quantization as Q
 
-    views, device = _views(), devices.device()
-    fp = runs.float_baseline(device)[0]
-    int8 = runs.quantized_perplexity(device, llm.Recipe(Q.Scheme()), None)
-    int4 = runs.quantized_perplexity(device, llm.Recipe(Q.Scheme("int4", granularity="tensor")),
+    views, device = _views(), context.device()
+    fp = runs.float_baseline(context, device)[0]
+    int8 = runs.quantized_perplexity(context, device, llm.Recipe(Q.Scheme()), None)
+    int4 = runs.quantized_perplexity(context, device,
+                                     llm.Recipe(Q.Scheme("int4", granularity="tensor")),
                                      None)  # fmt: skip
     if abs(int4 - int8) / fp < 1e-3:
         worse = PPL_CHOICES[2]
@@ -43,35 +44,36 @@ def int4_tensor_or_int8_channel() -> Answer:
     )
 
 
-def nf4_levels_in_half() -> Answer:
+def nf4_levels_in_half(context: Context) -> Answer:
     import torch
 
+    from plugins.quantization import bits, nf4
     from plugins.quantization import quantization as Q
 
-    levels = Q.nf4_levels()
+    levels = nf4.nf4_levels()
     inside = levels[(levels >= -0.5) & (levels <= 0.5)]
-    lm = _views().load_lm()
+    lm = _views().load_lm(context)
     w = lm.model.model.layers[0].self_attn.q_proj.weight.detach().float().cpu()
-    b = Q.blocks(w, Q.Scheme("nf4", granularity="group", group_size=Q.NF4_BLOCK))
-    share = float(((b / Q.absmax(b)).abs() <= 0.5).float().mean())
+    b = Q.blocks(w, Q.Scheme("nf4", granularity="group", group_size=nf4.NF4_BLOCK))
+    share = float(((b / bits.absmax(b)).abs() <= 0.5).float().mean())
     shown = ", ".join(f"{v:.3f}" for v in inside.tolist())
     return Answer(
         len(inside),
         f"{len(inside)} of the 16 levels lie in [−0.5, 0.5]: {shown}. NormalFloat puts its "
         "levels at quantiles of a normal distribution, so they crowd where weights crowd: "
         f"**{share:.0%}** of layer 0's q_proj weights, each divided by its block's absmax "
-        f"(blocks of {Q.NF4_BLOCK}), fall in that range too. A uniform 4-bit grid would "
+        f"(blocks of {nf4.NF4_BLOCK}), fall in that range too. A uniform 4-bit grid would "
         f"spend only {int(torch.arange(-7, 8).div(7).abs().le(0.5).sum())} of its 15 levels there.",
         tolerance=0.0,
     )
 
 
-def outlier_and_per_tensor_snr() -> Answer:
+def outlier_and_per_tensor_snr(context: Context) -> Answer:
     views = _views()
 
     def snr(outliers: int, granularity: str) -> float:
-        *_, err, _, _ = views._lab("tiny-llama", 0, "q_proj", "int8", "symmetric", granularity,
-                                   64, outliers, OUTLIER_SIZE, 0)  # fmt: skip
+        *_, err, _, _ = views._lab(context, "tiny-llama", 0, "q_proj", "int8", "symmetric",
+                                   granularity, 64, outliers, OUTLIER_SIZE, 0)  # fmt: skip
         return err.snr_db
 
     before, after = snr(0, "tensor"), snr(1, "tensor")

@@ -15,31 +15,29 @@ as PyTorch's observers and torchao do). References: Jacob et al. 2018 ("Quantiza
 Training of Neural Networks for Efficient Integer-Arithmetic-Only Inference"), Dettmers et al.
 2022 ("LLM.int8()") for mixed precision, Dettmers et al. 2023 ("QLoRA") for NF4 and double
 quantization, Micikevicius et al. 2022 ("FP8 Formats for Deep Learning") for e4m3 / e5m2.
-The tests check NF4 against bitsandbytes and int8 / int4 / FP8 against torchao. NF4 lives here
-once (`nf4_quantize`, `nf4_dequantize`): the LoRA tab's frozen QLoRA base imports it.
+The tests check NF4 against bitsandbytes and int8 / int4 / FP8 against torchao. NF4 and double
+quantization live in nf4.py, the absmax and bit packing every format shares in bits.py.
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
 from dataclasses import dataclass
 
 import torch
 import torch.nn.functional as F
 from torch import Tensor
 
+from plugins.quantization.bits import absmax, pack_2bit, pack_4bit, unpack_2bit, unpack_4bit
 from plugins.quantization.limits import FORMATS, GRANULARITIES
+from plugins.quantization.nf4 import double_quantize, nf4_dequantize, nf4_levels, nf4_quantize
 
 FP8_DTYPES = {"fp8-e4m3": torch.float8_e4m3fn, "fp8-e5m2": torch.float8_e5m2}
 BITS = {"int8": 8, "int4": 4, "int2": 2, "nf4": 4, "fp8-e4m3": 8, "fp8-e5m2": 8}
-NF4_BLOCK = 64  # QLoRA's block: 64 weights share one absmax
-DOUBLE_QUANT_BLOCK = 256  # QLoRA's second level: 256 absmax values share one scale
 # the least scale an int or FP8 block gets, so that a block of zeros divides by something: the
 # smallest normal float32, torchao's default `eps` in choose_qparams_affine. A larger floor (1e-12)
 # would coarsen the grid of a real block whose values are all below ~1e-10.
 SCALE_FLOOR = torch.finfo(torch.float32).smallest_normal
-ABSMAX_FLOOR = 1e-38  # bitsandbytes' floor under a code-book block's absmax before dividing by it
 
 
 @dataclass(frozen=True)
@@ -102,12 +100,6 @@ def int_range(bits: int, symmetric: bool) -> tuple[int, int]:
     return 0, 2**bits - 1
 
 
-def absmax(b: Tensor) -> Tensor:
-    """max |x| per row of ``b``, (rows, 1): max(max x, −min x) reads ``b`` twice and writes no
-    |b| temporary; the values are exactly those of ``b.abs().amax(-1)``."""
-    return torch.maximum(b.amax(-1, keepdim=True), b.amin(-1, keepdim=True).neg_())
-
-
 def int_params(b: Tensor, bits: int, symmetric: bool) -> tuple[Tensor, Tensor | None]:
     """Scale (and zero-point) per row of ``b``: absmax / q_max, or (max − min) / (levels − 1)."""
     q_min, q_max = int_range(bits, symmetric)
@@ -120,168 +112,13 @@ def int_params(b: Tensor, bits: int, symmetric: bool) -> tuple[Tensor, Tensor | 
     return scale, zero_point
 
 
-# -- 4-bit packing -----------------------------------------------------------------------
-
-
-def pack_4bit(u: Tensor, pad: int = 0) -> Tensor:
-    """Two 4-bit codes per byte, the first in the high nibble (bitsandbytes' order); an odd
-    count ends with ``pad`` in the last low nibble."""
-    u = u.reshape(-1).to(torch.uint8)
-    if u.numel() % 2:
-        u = F.pad(u, (0, 1), value=pad)
-    return (u[0::2] << 4) | u[1::2]
-
-
-def unpack_4bit(packed: Tensor, count: int) -> Tensor:
-    """The first ``count`` 4-bit codes, as uint8 values 0..15."""
-    out = torch.empty(2 * packed.numel(), dtype=torch.uint8, device=packed.device)
-    torch.bitwise_right_shift(packed, 4, out=out[0::2])
-    torch.bitwise_and(packed, 0xF, out=out[1::2])
-    return out[:count]
-
-
-def pack_2bit(u: Tensor) -> Tensor:
-    """Four 2-bit codes per byte, the first in the highest bits."""
-    u = u.reshape(-1).to(torch.uint8)
-    if u.numel() % 4:
-        u = F.pad(u, (0, -u.numel() % 4))
-    u = u.view(-1, 4)
-    return (u[:, 0] << 6) | (u[:, 1] << 4) | (u[:, 2] << 2) | u[:, 3]
-
-
-def unpack_2bit(packed: Tensor, count: int) -> Tensor:
-    """The first ``count`` 2-bit codes, as uint8 values 0..3."""
-    out = torch.empty(packed.numel(), 4, dtype=torch.uint8, device=packed.device)
-    for i, shift in enumerate((6, 4, 2, 0)):
-        torch.bitwise_and(packed >> shift, 3, out=out[:, i])
-    return out.view(-1)[:count]
-
-
-# -- code books: NF4, the dynamic 8-bit map, FP8 ---------------------------------------------
-
-
-# NormalFloat4's 16 levels as QLoRA publishes them (appendix E); `normal_float_levels` derives
-# them, and the tests check both against bitsandbytes.
-# fmt: off
-NF4 = (
-    -1.0, -0.6961928009986877, -0.5250730514526367, -0.39491748809814453,
-    -0.28444138169288635, -0.18477343022823334, -0.09105003625154495, 0.0,
-    0.07958029955625534, 0.16093020141124725, 0.24611230194568634, 0.33791524171829224,
-    0.44070982933044434, 0.5626170039176941, 0.7229568362236023, 1.0,
-)
-# fmt: on
-
-
-def nf4_levels() -> Tensor:
-    return torch.tensor(NF4)
-
-
-def nf4_pairs() -> Tensor:
-    """(256, 2): the two levels a packed byte stands for, high nibble first. Dequantizing is
-    then one gather per byte instead of an unpack and a gather per code."""
-    levels = nf4_levels()
-    return torch.stack([levels.repeat_interleave(16), levels.repeat(16)], -1)
-
-
-def normal_float_levels() -> Tensor:
-    """NormalFloat4: 16 levels at quantiles of N(0, 1), scaled to [−1, 1], with an exact 0.
-
-    8 positive quantiles and 7 negative ones (asymmetric, so that 0 is a level), each taken
-    at evenly spaced probabilities from 1 − δ to ½ with δ = ½(1/32 + 1/30) (QLoRA, appendix E):
-    each level then carries about the same share of normally distributed weights.
-    """
-    delta = 0.5 * (1 / 32 + 1 / 30)
-    p_pos = torch.linspace(1 - delta, 0.5, 9, dtype=torch.float64)[:-1]
-    p_neg = torch.linspace(1 - delta, 0.5, 8, dtype=torch.float64)[:-1]
-    normal = torch.special.ndtri
-    levels = torch.cat([normal(p_pos), -normal(p_neg), torch.zeros(1, dtype=torch.float64)])
-    levels = levels / levels.max()
-    return levels.sort().values.float()
-
-
-def dynamic_levels() -> Tensor:
-    """The signed dynamic 8-bit code book (Dettmers 2015) QLoRA uses for its second level.
-
-    Decade i of 10⁻⁶..10⁰ gets a linear run of 2ⁱ mid-points of [0.1, 1] (finer steps for
-    larger magnitudes), mirrored for negatives; with 0 and 1 that is 2·127 + 2 = 256 levels.
-    """
-    values: list[Tensor] = []
-    for i in range(7):
-        edges = torch.linspace(0.1, 1, 2**i + 1)
-        mids = 10.0 ** (i - 6) * (edges[:-1] + edges[1:]) / 2
-        values += [mids, -mids]
-    values.append(torch.tensor([0.0, 1.0]))
-    return torch.cat(values).sort().values
+# -- FP8's code book (NF4's and the dynamic 8-bit map's: nf4.py) --------------------------
 
 
 def fp8_levels(fmt: str) -> Tensor:
     """Every finite value an FP8 format holds, sorted (from all 256 bit patterns)."""
     every = torch.arange(256, dtype=torch.int32).to(torch.uint8).view(FP8_DTYPES[fmt]).float()
     return every[torch.isfinite(every)].unique()
-
-
-def nearest(x: Tensor, levels: Tensor) -> Tensor:
-    """Index of the nearest level (sorted ``levels``): the midpoints are the decision edges.
-    A NaN compares below no edge and takes the top level, as in bitsandbytes."""
-    levels = levels.to(x.device)
-    edges = (levels[:-1] + levels[1:]) / 2
-    return torch.bucketize(x, edges)
-
-
-def _scaled(b: Tensor) -> tuple[Tensor, Tensor]:
-    """Each row over its absmax, in [−1, 1], times one reciprocal per block (as bitsandbytes):
-    (scaled, absmax). An inf makes its block's reciprocal 0: inf · 0 is NaN, the rest 0."""
-    top = absmax(b)
-    return b * (1 / top.clamp_min(ABSMAX_FLOOR)), top
-
-
-def _code_book_quantize(b: Tensor, levels: Tensor) -> tuple[Tensor, Tensor]:
-    """absmax per row, then each x / absmax to its nearest level: (indices, absmax)."""
-    scaled, top = _scaled(b)
-    return nearest(scaled, levels), top
-
-
-def _double_quantize(absmax: Tensor) -> tuple[Tensor, int]:
-    """QLoRA's double quantization of the block scales: subtract their mean, then the dynamic
-    8-bit code book in blocks of 256. Returns the scales as stored, and their bytes."""
-    flat = absmax.reshape(-1)
-    offset = flat.mean()
-    centred = flat - offset
-    pad = -len(centred) % DOUBLE_QUANT_BLOCK
-    b = F.pad(centred, (0, pad)).reshape(-1, DOUBLE_QUANT_BLOCK)
-    levels = dynamic_levels()
-    idx, absmax2 = _code_book_quantize(b, levels)
-    restored = (levels.to(idx.device)[idx] * absmax2).reshape(-1)[: len(flat)] + offset
-    stored = len(flat) + 4 * absmax2.numel() + 4  # 1 byte a scale, fp32 per 256, the offset
-    return restored.reshape(absmax.shape), stored
-
-
-def nf4_quantize(x: Tensor, block: int = NF4_BLOCK) -> tuple[Tensor, Tensor]:
-    """NF4 as bitsandbytes' ``quantize_4bit(quant_type="nf4")`` stores it: ``x`` flattened into
-    blocks of ``block`` values (the last one shorter when the size is not a multiple), each over
-    its absmax to the nearest NF4 level. Returns (codes two a byte, high nibble first; float32
-    absmax per block)."""
-    if block < 1:
-        raise ValueError(f"the NF4 block size must be a positive whole number, not {block}")
-    flat = x.detach().reshape(-1).float()
-    n = flat.numel()
-    # zeros fill the short last block: they change no absmax, and their codes are dropped
-    b = F.pad(flat, (0, -n % block)).view(-1, block)  # (blocks, block)
-    scaled, top = _scaled(b)
-    codes = nearest(scaled, nf4_levels()).view(-1)[:n]
-    return pack_4bit(codes, pad=NF4.index(0.0)), top.view(-1)  # bitsandbytes pads with 0's code
-
-
-def nf4_dequantize(
-    packed: Tensor, absmax: Tensor, shape: Sequence[int], block: int = NF4_BLOCK
-) -> Tensor:
-    """The float32 tensor of ``shape`` that `nf4_quantize`'s output stands for: level × absmax."""
-    n = math.prod(shape)
-    pairs = nf4_pairs().to(packed.device).index_select(0, packed.reshape(-1).int())  # (bytes, 2)
-    values = pairs.view(-1)[:n]
-    if n % block:  # the short last block, padded to a whole row; the padding is cut off below
-        values = F.pad(values, (0, -n % block))
-    return values.view(-1, block).mul_(absmax.reshape(-1, 1)).view(-1)[:n].view(*shape)
 
 
 # -- step 2: quantize, step 3: dequantize ----------------------------------------------------
@@ -333,7 +170,7 @@ def quantize(x: Tensor, scheme: Scheme) -> Quantized:
         codes = (b / scale).to(dtype)
     scale_bytes = 4 * scale.numel()
     if scheme.double_quant:
-        scale, scale_bytes = _double_quantize(scale)
+        scale, scale_bytes = double_quantize(scale)
     zp = None if zero_point is None else zero_point.to(torch.uint8)  # 0..255 fits a byte
     return Quantized(codes, scale, zp, tuple(x.shape), scheme, scale_bytes)
 

@@ -11,8 +11,8 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
 
-from playground import devices
-from playground.inputs import BadInput, Result, check_choice, check_number, check_seed
+from playground.concept import Context
+from playground.inputs import BadInput, Result, check_choice, check_number, check_seed, check_whole
 from playground.lazy import lazy_module
 from plugins.quantization.views import (
     HELDOUT_TOKENS,
@@ -49,35 +49,39 @@ def _heldout(device: str):
 # Perplexity is the slow part (a forward over every held-out token) and depends only on the
 # model and the recipe, never on the prompt: each is measured once per process, and a run
 # with a new prompt only decodes. The numbers shown are the same as measuring every time.
+# Each cache is keyed on the context too (it hashes by its registry), not on the model id
+# alone: the numbers come from whichever model that registry holds under the id.
 
 
 @lru_cache(maxsize=2)
-def float_baseline(device: str) -> tuple[float, int]:
+def float_baseline(context: Context, device: str) -> tuple[float, int]:
     """The float model's held-out perplexity and bytes."""
-    lm = load_lm()
+    lm = load_lm(context)
     return heldout.perplexity(lm.model, _heldout(device)), llm.model_bytes(lm.model)
 
 
 @lru_cache(maxsize=8)
-def _float_greedy(device: str, prompt: str, new_tokens: int) -> tuple[list[int], float]:
-    lm = load_lm()
+def _float_greedy(
+    context: Context, device: str, prompt: str, new_tokens: int
+) -> tuple[list[int], float]:
+    lm = load_lm(context)
     ids = _prompt_ids(lm, prompt, new_tokens)
     llm.greedy(lm.model, ids, new_tokens)
     return llm.greedy(lm.model, ids, new_tokens)  # the second run: warm caches, fair timing
 
 
 @lru_cache(maxsize=32)
-def quantized_perplexity(device: str, recipe, act_scales: tuple | None) -> float:
+def quantized_perplexity(context: Context, device: str, recipe, act_scales: tuple | None) -> float:
     """Held-out perplexity of the model quantized by ``recipe`` (static scales as items)."""
-    lm = load_lm()
+    lm = load_lm(context)
     scales = None if act_scales is None else dict(act_scales)
     return heldout.perplexity(llm.quantized_copy(lm.model, recipe, scales), _heldout(device))
 
 
 @lru_cache(maxsize=16)
-def _calibrated(device: str, samples: int, source: str, seed: int) -> tuple:
+def _calibrated(context: Context, device: str, samples: int, source: str, seed: int) -> tuple:
     """Static activation scales from ``samples`` calibration windows, as sorted items."""
-    lm = load_lm()
+    lm = load_lm(context)
     calib = llm.calibration_ids(lm.tokenizer, samples, source, seed).to(lm.model.device)
     return tuple(sorted(llm.calibrate(lm.model, calib).items()))
 
@@ -100,17 +104,18 @@ HEADERS = ["configuration", "bits", "scope", "timing", "model KiB", "KV cache Ki
            "held-out perplexity", "ms / token"]  # fmt: skip
 
 
-def _measure(recipe, label, bits, scope, timing, prompt, new_tokens, act_scales=None):
+def _measure(context: Context, recipe, label, bits, scope, timing, prompt, new_tokens,
+             act_scales=None):  # fmt: skip
     """Quantize a copy, then the rows fp32 | quantized and the two continuations."""
-    lm = load_lm()
-    device = devices.device()
-    fp_ppl, fp_bytes = float_baseline(device)
-    fp_tokens, fp_ms = _float_greedy(device, prompt, new_tokens)
+    lm = load_lm(context)
+    device = context.device()
+    fp_ppl, fp_bytes = float_baseline(context, device)
+    fp_tokens, fp_ms = _float_greedy(context, device, prompt, new_tokens)
     config = lm.model.config
     qmodel = llm.quantized_copy(lm.model, recipe, None if act_scales is None else dict(act_scales))
     ids = _prompt_ids(lm, prompt, new_tokens)
     tokens, ms = llm.greedy(qmodel, ids, new_tokens)
-    ppl = quantized_perplexity(device, recipe, act_scales)
+    ppl = quantized_perplexity(context, device, recipe, act_scales)
     kv_bytes = llm.kv_cache_bytes(config, recipe.kv, KV_CONTEXT)
     rows = [
         _row("float32", 32, "—", "—", fp_bytes, llm.kv_cache_bytes(config, None, KV_CONTEXT),
@@ -130,12 +135,12 @@ def _measure(recipe, label, bits, scope, timing, prompt, new_tokens, act_scales=
     return rows, md
 
 
-def scope_run(scope, fmt, mapping, granularity, group_size, prompt, new_tokens):
+def scope_run(context: Context, scope, fmt, mapping, granularity, group_size, prompt, new_tokens):
     """Weights only, weights + int8 activations, or the KV cache: size, perplexity, speed."""
     scope = check_choice(scope, "The scope", SCOPES)
     prompt = check_text(prompt)
-    n = int(check_number(new_tokens, "New tokens", 1, MAX_NEW_TOKENS, whole=True))
-    lm = load_lm()
+    n = check_whole(new_tokens, "New tokens", 1, MAX_NEW_TOKENS)
+    lm = load_lm(context)
     head_dim = lm.model.config.hidden_size // lm.model.config.num_attention_heads
     if scope == "KV cache":  # always one scale per token and head: a head's vector is a row
         scheme = scheme_for(fmt, mapping, "channel", MIN_GROUP, head_dim)
@@ -149,24 +154,24 @@ def scope_run(scope, fmt, mapping, granularity, group_size, prompt, new_tokens):
     else:
         recipe, timing = llm.Recipe(None, kv=scheme), "PTQ"
         label = f"KV cache: {scheme.format}{'' if scheme.symmetric else ' asym'} per token, head"
-    return _measure(recipe, label, scheme.bits, scope, timing, prompt, n)
+    return _measure(context, recipe, label, scheme.bits, scope, timing, prompt, n)
 
 
-def ptq_run(timing, samples, source, seed, prompt, new_tokens):
+def ptq_run(context: Context, timing, samples, source, seed, prompt, new_tokens):
     """W8A8 with activation scales measured per input (dynamic) or calibrated once (static)."""
     timing = check_choice(timing, "The timing", TIMINGS)
-    k = int(check_number(samples, "Calibration samples", 1, MAX_CALIBRATION, whole=True))
+    k = check_whole(samples, "Calibration samples", 1, MAX_CALIBRATION)
     source = check_choice(source, "The calibration text", llm.CALIBRATION_SOURCES)
     seed = check_seed(seed)
     prompt = check_text(prompt)
-    n = int(check_number(new_tokens, "New tokens", 1, MAX_NEW_TOKENS, whole=True))
+    n = check_whole(new_tokens, "New tokens", 1, MAX_NEW_TOKENS)
     scales = None
     label = "W8A8: int8 per channel · activations int8 per token, at run time"
     if timing == "static":
-        scales = _calibrated(devices.device(), k, source, seed)
+        scales = _calibrated(context, context.device(), k, source, seed)
         label = f"W8A8 static: activation scales from {k} × 128 tokens of {source}"
-    rows, md = _measure(llm.Recipe(Q.Scheme(), timing), label, 8, "weights + activations",
-                        f"PTQ {timing}", prompt, n, scales)  # fmt: skip
+    rows, md = _measure(context, llm.Recipe(Q.Scheme(), timing), label, 8,
+                        "weights + activations", f"PTQ {timing}", prompt, n, scales)  # fmt: skip
     if scales is not None:
         top = sorted(scales, key=lambda kv: -kv[1])[:3]
         md += "\n\nLargest calibrated |input| (static scale = that / 127): " + ", ".join(
@@ -187,9 +192,9 @@ def _with_summary(fn: Callable) -> Callable[..., Measured]:
     """``fn``'s rows and note, its quantized row also appended to the session's summary (the
     last input). Not functools.wraps: gradio would read ``fn``'s signature, one input short."""
 
-    def handler(*args) -> Measured:
+    def handler(context: Context, *args) -> Measured:
         *inputs, summary = args
-        rows, md = fn(*inputs)
+        rows, md = fn(context, *inputs)
         summary = [*(summary or []), rows[1]]
         return Measured(rows, md, summary, summary)
 
@@ -205,7 +210,7 @@ scope, ptq = _with_summary(scope_run), _with_summary(ptq_run)
 
 def check_qat(fmt, granularity, steps, lr, seed):
     scheme = scheme_for(fmt, "symmetric", granularity, 64, 192)
-    s = int(check_number(steps, "QAT steps", MIN_QAT_STEPS, MAX_QAT_STEPS, whole=True))
+    s = check_whole(steps, "QAT steps", MIN_QAT_STEPS, MAX_QAT_STEPS)
     rate = check_number(lr, "The learning rate", MIN_LR, MAX_LR)
     return scheme, s, rate, check_seed(seed)
 
@@ -219,16 +224,16 @@ class Training(Result):
 
 
 def qat(
-    fmt, granularity, steps, lr, seed, summary, progress: Callable | None = None
+    context: Context, fmt, granularity, steps, lr, seed, summary, progress: Callable | None = None
 ) -> Iterator[Training]:
     """A fake-quant copy trains live: the loss after every few steps, until done, capped or
     stopped; ``progress(fraction, desc=...)`` hears of each step shown."""
     scheme, s, rate, seed = check_qat(fmt, granularity, steps, lr, seed)
-    lm = load_lm()
-    device = devices.device()
+    lm = load_lm(context)
+    device = context.device()
     held_out = _heldout(device)
-    fp_ppl = float_baseline(device)[0]
-    ptq_ppl = quantized_perplexity(device, llm.Recipe(scheme), None)
+    fp_ppl = float_baseline(context, device)[0]
+    ptq_ppl = quantized_perplexity(context, device, llm.Recipe(scheme), None)
     head = (
         f"**{describe(scheme)}** · float32 perplexity {fp_ppl:.3f} · PTQ (round the trained "
         f"weights) {ptq_ppl:.3f}"

@@ -3,11 +3,14 @@ model in llm.py, what each part shows in views.py (one matrix) and runs.py (the 
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 
 import gradio as gr
 
 from playground import share
+from playground.concept import Context
 from playground.inputs import guard
 from playground.ui import LATEX, STOP, stopped
 from plugins.quantization import runs, views
@@ -33,7 +36,8 @@ from plugins.quantization.views import (
     SOURCES,
 )
 
-MATH_SOURCE = Path(__file__).with_name("quantization.py")  # shown to the learner as it is
+# The math, shown to the learner as it is: the schemes, then NF4 and double quantization.
+MATH_SOURCES = [Path(__file__).with_name(name) for name in ("quantization.py", "nf4.py")]
 CONCURRENCY = "quantization"  # every heavy event of this tab shares one worker queue
 DEFAULT_PROMPT = "Once upon a time, the queen"
 QAT_STEPS, QAT_LR = 20, 1e-3  # int2 per channel: perplexity ~18 after PTQ, ~8 after these
@@ -57,24 +61,41 @@ $q = \\mathrm{clamp}(\\mathrm{round}(x / s) + z)$, read back as $\\hat x = (q - 
 There is no single best choice: decide **how** values map to the grid (mapping lab),
 **what** to quantize (scope) and **when** (timing), and measure what it costs on
 tiny-llama. Every run lands in the summary table at the bottom. The quantizers are our own
-(`plugins/quantization/quantization.py`); bitsandbytes and torchao check them in the tests.
+(`plugins/quantization/quantization.py` and `nf4.py`); bitsandbytes and torchao check them in
+the tests.
 """
-
-
-on_lab, on_outliers, on_export = (
-    guard(fn) for fn in (views.mapping_lab, views.outliers_run, views.lab_export)
-)
-on_scope, on_ptq, _qat = guard(runs.scope), guard(runs.ptq), guard(runs.qat)
-
-
-def on_qat(fmt, granularity, steps, lr, seed, summary, progress=gr.Progress()):  # noqa: B008
-    """The live QAT run: a loss curve after every few steps, until done, capped or stopped."""
-    # Gradio hands a progress bar only to a handler that names gr.Progress() in its signature
-    yield from _qat(fmt, granularity, steps, lr, seed, summary, progress)
 
 
 def on_clear():
     return [], []
+
+
+@dataclass(frozen=True)
+class Events:
+    """The tab's handlers that read the host's context (its models and device)."""
+
+    lab: Callable
+    outliers: Callable
+    export: Callable  # the mapping lab's script
+    scope: Callable
+    ptq: Callable
+    qat: Callable
+
+
+def events(context: Context) -> Events:
+    """The tab's handlers, bound to ``context``."""
+    lab, outliers, export, scope, ptq, train = (
+        guard(context.bind(fn))
+        for fn in (views.mapping_lab, views.outliers_run, views.lab_export, runs.scope,
+                   runs.ptq, runs.qat)
+    )  # fmt: skip
+
+    def on_qat(fmt, granularity, steps, lr, seed, summary, progress=gr.Progress()):  # noqa: B008
+        """The live QAT run: a loss curve after every few steps, until done, capped or stopped."""
+        # Gradio hands a progress bar only to a handler that names gr.Progress() in its signature
+        yield from train(fmt, granularity, steps, lr, seed, summary, progress)
+
+    return Events(lab, outliers, export, scope, ptq, on_qat)
 
 
 def _slider(low, high, value, step, label, **kw):
@@ -90,7 +111,8 @@ def _mapping_controls(prefix: str):
     return fmt, mapping, granularity, group
 
 
-def build() -> gr.Blocks:
+def build(context: Context) -> gr.Blocks:
+    on = events(context)
     with gr.Blocks() as tab:
         gr.Markdown(INTRO, latex_delimiters=LATEX)
         summary = gr.State([])
@@ -207,14 +229,19 @@ def build() -> gr.Blocks:
         summary_table = gr.Dataframe(**RUN_TABLE, elem_id="quantization-summary")
         clear_btn = gr.Button("Clear the table", size="sm")
 
-        with gr.Accordion("The code behind this tab: plugins/quantization/quantization.py",
-                          open=False):  # fmt: skip
-            gr.Code(MATH_SOURCE.read_text(), language="python", interactive=False)
+        with gr.Accordion("The code behind this tab: quantization.py and nf4.py", open=False):
+            for path in MATH_SOURCES:
+                gr.Code(
+                    path.read_text(),
+                    language="python",
+                    interactive=False,
+                    label=f"plugins/quantization/{path.name}",
+                )
 
         # -- events ---------------------------------------------------------------------
         heavy = dict(concurrency_id=CONCURRENCY, show_progress="minimal")
         lab_run = dict(
-            fn=on_lab,
+            fn=on.lab,
             inputs=[source, layer, matrix, fmt, mapping, granularity, group, outliers,
                     outlier_scale, seed],
             outputs=[lab_md, hist, lab_table],
@@ -226,7 +253,7 @@ def build() -> gr.Blocks:
         with lab_column:
             share.link(tab, "quantization", lab_state,
                        load=dict(**lab_run, api_name="quantization_lab"))  # fmt: skip
-            share.export("quantization", on_export, lab_run["inputs"], lab_state,
+            share.export("quantization", on.export, lab_run["inputs"], lab_state,
                          api_name="quantization_export", concurrency_id=CONCURRENCY)  # fmt: skip
         gr.on(
             [source.input, matrix.input, fmt.input, mapping.input, granularity.input, seed.submit],
@@ -237,21 +264,21 @@ def build() -> gr.Blocks:
             slider.release(**lab_run, api_visibility="private")
 
         scope_btn.click(
-            on_scope,
+            on.scope,
             [scope, s_fmt, s_mapping, s_gran, s_group, prompt, new_tokens, summary],
             [scope_table, scope_md, summary, summary_table],
             api_name="quantization_scope",
             **heavy,
         )
         ptq_btn.click(
-            on_ptq,
+            on.ptq,
             [timing, samples, calib, calib_seed, prompt, new_tokens, summary],
             [ptq_table, ptq_md, summary, summary_table],
             api_name="quantization_ptq",
             **heavy,
         )
         training = qat_btn.click(
-            on_qat,
+            on.qat,
             [q_fmt, q_gran, q_steps, q_lr, q_seed, summary],
             [qat_md, qat_plot, summary, summary_table],
             api_name="quantization_qat",
@@ -260,7 +287,7 @@ def build() -> gr.Blocks:
         stop_btn.click(stopped, qat_md, qat_md, cancels=[training], **STOP)
 
         out_run = dict(
-            fn=on_outliers,
+            fn=on.outliers,
             inputs=[o_layer, o_matrix, features, magnitude, threshold, o_seed],
             outputs=[out_md, out_table, feat_plot, sweep_plot],
             **heavy,

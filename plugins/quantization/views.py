@@ -13,9 +13,9 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
 
-from playground import devices
+from playground.concept import Context
 from playground.export import Export
-from playground.inputs import BadInput, Result, check_choice, check_number, check_seed
+from playground.inputs import BadInput, Result, check_choice, check_number, check_seed, check_whole
 from playground.lazy import lazy_module
 from plugins.quantization import reproduce
 
@@ -65,7 +65,7 @@ def scheme_for(fmt: Any, mapping: Any, granularity: Any, group_size: Any, row_le
     fmt = check_choice(fmt, "The format", Q.FORMATS)
     mapping = check_choice(mapping, "The mapping", MAPPINGS)
     granularity = check_choice(granularity, "The granularity", Q.GRANULARITIES)
-    g = int(check_number(group_size, "The group size", MIN_GROUP, MAX_GROUP, whole=True))
+    g = check_whole(group_size, "The group size", MIN_GROUP, MAX_GROUP)
     if granularity == "group" and row_length % g:
         sizes = Q.valid_group_sizes(row_length, MIN_GROUP, MAX_GROUP)
         near = sorted(sizes, key=lambda s: abs(s - g))[:2]
@@ -82,11 +82,11 @@ def scheme_for(fmt: Any, mapping: Any, granularity: Any, group_size: Any, row_le
     return scheme
 
 
-def load_lm():
-    from playground.models import REGISTRY, ModelUnavailable
+def load_lm(context: Context):
+    from playground.models import ModelUnavailable
 
     try:
-        return REGISTRY.get(MODEL_ID, devices.device())
+        return context.model(MODEL_ID)
     except KeyError:
         raise BadInput(f"{MODEL_ID} is not registered: the models plugin provides it.") from None
     except ModelUnavailable as exc:
@@ -113,12 +113,14 @@ def describe(scheme) -> str:
 # -- the mapping lab --------------------------------------------------------------------------
 
 
-def _lab_matrix(source: str, layer: int, matrix: str, outliers: int, scale: float, seed: int):
+def _lab_matrix(
+    context: Context, source: str, layer: int, matrix: str, outliers: int, scale: float, seed: int
+):
     # A deliberate copy: reproduce.py's script spells these lines out again, since an exported
     # script runs on the public libraries alone; its test checks both give the same numbers.
     import torch
 
-    lm = load_lm()
+    lm = load_lm(context)
     w = _linear(lm, layer, matrix).weight.detach().float().cpu()
     gen = torch.Generator().manual_seed(seed)
     if source == "Gaussian":
@@ -135,15 +137,16 @@ def _lab_matrix(source: str, layer: int, matrix: str, outliers: int, scale: floa
     return w
 
 
-def _lab(source, layer, matrix, fmt, mapping, granularity, group_size, outliers, scale, seed):
+def _lab(context: Context, source, layer, matrix, fmt, mapping, granularity, group_size,
+         outliers, scale, seed):  # fmt: skip
     """The lab's checked inputs, its matrix and scheme, and what quantizing did."""
     source = check_choice(source, "The source", SOURCES)
-    layer = int(check_number(layer, "The layer", 0, LAYERS - 1, whole=True))
+    layer = check_whole(layer, "The layer", 0, LAYERS - 1)
     matrix = check_choice(matrix, "The matrix", MATRICES)
-    n_out = int(check_number(outliers, "Outliers", 0, MAX_OUTLIERS, whole=True))
+    n_out = check_whole(outliers, "Outliers", 0, MAX_OUTLIERS)
     scale = check_number(scale, "The outlier size", 1, MAX_OUTLIER_SCALE)
     seed = check_seed(seed)
-    w = _lab_matrix(source, layer, matrix, n_out, scale, seed)
+    w = _lab_matrix(context, source, layer, matrix, n_out, scale, seed)
     scheme = scheme_for(fmt, mapping, granularity, group_size, w.shape[1])
     q = Q.quantize(w, scheme)
     blocks = Q.blocks(w, scheme)
@@ -160,13 +163,14 @@ class Lab(Result):
     table: list[list[str]]  # every format on the same blocks
 
 
-def mapping_lab(source, layer, matrix, fmt, mapping, granularity, group_size, outliers, scale,
-                seed) -> Lab:  # fmt: skip
+def mapping_lab(context: Context, source, layer, matrix, fmt, mapping, granularity, group_size,
+                outliers, scale, seed) -> Lab:  # fmt: skip
     """One weight matrix through one scheme: formula, histogram with grid, errors, and every
     format side by side."""
     inputs, w, scheme, q, err, blocks, worst = _lab(
-        source, layer, matrix, fmt, mapping, granularity, group_size, outliers, scale, seed
-    )
+        context, source, layer, matrix, fmt, mapping, granularity, group_size, outliers, scale,
+        seed,
+    )  # fmt: skip
     source, layer, matrix = inputs["source"], inputs["layer"], inputs["matrix"]
     n_out, scale = inputs["outliers"], inputs["scale"]
     grid = Q.levels(q, worst)
@@ -226,12 +230,14 @@ def _formula(Q, q, block: int, shape) -> str:
 # -- outliers and LLM.int8() ------------------------------------------------------------------
 
 
+# Keyed on the context too (it hashes by its registry), not on the model id alone: the numbers
+# come from whichever model that registry holds under MODEL_ID.
 @lru_cache(maxsize=8)
-def _activations(device: str, layer: int, matrix: str):
+def _activations(context: Context, device: str, layer: int, matrix: str):
     """The real inputs to one linear layer on OUTLIER_TEXT, (T, in), and its weight."""
     import torch
 
-    lm = load_lm()
+    lm = load_lm(context)
     linear = _linear(lm, layer, matrix)
     seen = []
     hook = linear.register_forward_pre_hook(lambda _m, args: seen.append(args[0][0].detach()))
@@ -252,18 +258,19 @@ class Outliers(Result):
     sweep: Any  # LLM.int8()'s error and the share kept in float, per threshold
 
 
-def outliers_run(layer, matrix, features, magnitude, threshold, seed) -> Outliers:
+def outliers_run(context: Context, layer, matrix, features, magnitude, threshold,
+                 seed) -> Outliers:  # fmt: skip
     """Per-tensor int8, per-token × per-channel int8 and LLM.int8() on real activations with
     planted outlier features."""
     import torch
 
-    layer = int(check_number(layer, "The layer", 0, LAYERS - 1, whole=True))
+    layer = check_whole(layer, "The layer", 0, LAYERS - 1)
     matrix = check_choice(matrix, "The matrix", MATRICES)
-    k = int(check_number(features, "Outlier features", 0, MAX_FEATURES, whole=True))
+    k = check_whole(features, "Outlier features", 0, MAX_FEATURES)
     mag = check_number(magnitude, "The outlier magnitude", 1, 100)
     thr = check_number(threshold, "The threshold", MIN_THRESHOLD, MAX_THRESHOLD)
     seed = check_seed(seed)
-    x, w = _activations(devices.device(), layer, matrix)
+    x, w = _activations(context, context.device(), layer, matrix)
     x = x.clone()
     gen = torch.Generator().manual_seed(seed)
     cols = torch.randperm(x.shape[1], generator=gen)[:k]
@@ -310,14 +317,15 @@ def outliers_run(layer, matrix, features, magnitude, threshold, seed) -> Outlier
 # -- export: the lab's numbers, recomputed with the public libraries --------------------------
 
 
-def lab_export(source, layer, matrix, fmt, mapping, granularity, group_size, outliers, scale,
-               seed) -> Export:  # fmt: skip
+def lab_export(context: Context, source, layer, matrix, fmt, mapping, granularity, group_size,
+               outliers, scale, seed) -> Export:  # fmt: skip
     """The lab's numbers, a script that recomputes them with the public libraries
     (bitsandbytes for NF4, torchao for int8 / int4 / int2, torch for FP8), and a table."""
     inputs, _, scheme, q, err, _, worst = _lab(
-        source, layer, matrix, fmt, mapping, granularity, group_size, outliers, scale, seed
-    )
+        context, source, layer, matrix, fmt, mapping, granularity, group_size, outliers, scale,
+        seed,
+    )  # fmt: skip
     numbers = reproduce.numbers(q, err, worst)
-    snippet = reproduce.snippet(scheme, inputs, str(load_lm().model.config._name_or_path))
+    snippet = reproduce.snippet(scheme, inputs, str(load_lm(context).model.config._name_or_path))
     table = [[describe(scheme), k, v] for k, v in numbers.items()]
     return Export(numbers, snippet, {"lab": (["scheme", "quantity", "value"], table)})

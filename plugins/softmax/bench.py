@@ -15,6 +15,7 @@ import torch
 import torch.nn.functional as F
 
 from playground.bench import BenchCase
+from playground.concept import Context
 from plugins.softmax import softmax as ours
 
 VOCAB = 50_257  # GPT-2's vocabulary: one row of logits per next-token prediction
@@ -23,7 +24,8 @@ FLOAT32_TARGET = "ratio <= 2.0"  # five passes against a fused kernel's three, e
 FLOAT16_TARGET = "ratio <= 3.0"  # and the upcast to float32 and the cast back
 
 
-def cases(device: str) -> list[BenchCase]:
+def cases(context: Context) -> list[BenchCase]:
+    device = context.device()
     gen = torch.Generator().manual_seed(0)
     found = []
     for batch in BATCHES:

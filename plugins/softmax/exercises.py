@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 
 from playground import lazy
+from playground.concept import Context
 from playground.exercise import Answer, Exercise
 
 CONFIDENT = [6.0, 3.1, 2.4, 2.0, 0.9, -0.5, -1.5, -3.0]  # the tab's "A confident model"
@@ -14,7 +15,8 @@ OVERFLOW_CHOICES = ("None of them", "Only the largest", "All of them")
 SHIFT_CHOICES = ("They all grow", "They do not change", "Only the top one grows", "They overflow")
 
 
-def top_probability_at_half() -> Answer:
+# Each solve(context) runs on small CPU tensors of its own: it needs no model and no device.
+def top_probability_at_half(context: Context) -> Answer:
     import torch
 
     from plugins.softmax.softmax import softmax
@@ -29,7 +31,7 @@ def top_probability_at_half() -> Answer:
     )
 
 
-def shift_everything() -> Answer:
+def shift_everything(context: Context) -> Answer:
     import torch
 
     from plugins.softmax.softmax import softmax
@@ -45,7 +47,7 @@ def shift_everything() -> Answer:
     )
 
 
-def naive_float16() -> Answer:
+def naive_float16(context: Context) -> Answer:
     import torch
 
     from plugins.softmax.softmax import naive_softmax, softmax

@@ -7,12 +7,11 @@ import math
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
-from playground.plots import LEGEND_BELOW
+from playground import plots
+from playground.plots import ACCENT, INK, LEGEND_BELOW
 
-ACCENT = "#4f46e5"  # the theme's indigo
 TARGET = "#f59e0b"  # the target token stands out in amber
 MUTED = "#94a3b8"
-TEMPLATE = "plotly_white"
 
 
 # The figures sit under Gradio's plot label, which floats over their top-left corner: a
@@ -61,7 +60,7 @@ def logits_and_probs(
             row=1,
             col=1,
             name=f"z / {temperature:g}",
-            marker=dict(symbol="diamond", size=10, color="#111827"),
+            marker=dict(symbol="diamond", size=10, color=INK),
             hovertemplate="%{x}: z / T = %{y:.4g}<extra></extra>",
         )
     fig.add_bar(
@@ -83,10 +82,10 @@ def logits_and_probs(
         showlegend=temperature != 1.0,
         height=500,
         margin=dict(l=50, r=20, t=LABEL_PX + 25, b=40),
-        template=TEMPLATE,
         # the one legend entry (z / T) goes at the top right, beside the plot's label
         legend=dict(orientation="h", y=1, yref="container", yanchor="top", x=1, xanchor="right"),
     )
+    plots.style(fig)
     return fig
 
 
@@ -115,7 +114,7 @@ def temperature_curves(
         annotation_xshift=6,
         annotation_bgcolor="rgba(255,255,255,0.8)",
     )
-    fig.add_vline(x=current, line_dash="dash", line_color="#111827")
+    fig.add_vline(x=current, line_dash="dash", line_color=INK)
     fig.add_annotation(  # on a log axis an annotation's x is log10(T), so place it by hand
         x=math.log10(current),
         y=0.55,
@@ -147,7 +146,7 @@ def temperature_curves(
     fig.update_layout(
         height=340,
         margin=dict(l=50, r=50, t=LABEL_PX, b=40),
-        template=TEMPLATE,
         legend=LEGEND_BELOW,  # below the axis title, so both entries fit a phone
     )
+    plots.style(fig)
     return fig

@@ -3,11 +3,14 @@ output shows in views.py."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 
 import gradio as gr
 
 from playground import share
+from playground.concept import Context
 from playground.inputs import guard
 from playground.ui import LATEX
 from plugins.softmax import views
@@ -37,19 +40,32 @@ sampled. Change the numbers and watch.
 
 
 on_preset = guard(views.load_preset)
-_compute = guard(views.compute)  # adapted to Gradio below
 
 
-def on_compute(
-    logits_text: str, labels_text: str, temperature: float, dtype_name: str, target_label: str
-):
-    """Everything the tab shows (the `softmax_compute` endpoint). Offering the input's labels
-    as the target's choices is a component update, so it is made here, not in the view."""
-    *shown, target = _compute(logits_text, labels_text, temperature, dtype_name, target_label)
-    return *shown, gr.Dropdown(choices=target.choices, value=target.value)
+@dataclass(frozen=True)
+class Events:
+    """The tab's handlers that read the host's context (its models and device)."""
+
+    compute: Callable
 
 
-def build() -> gr.Blocks:
+def events(context: Context) -> Events:
+    """The tab's handlers, bound to ``context``."""
+    compute = guard(context.bind(views.compute))
+
+    def on_compute(
+        logits_text: str, labels_text: str, temperature: float, dtype_name: str, target_label: str
+    ):
+        """Everything the tab shows (the `softmax_compute` endpoint). Offering the input's labels
+        as the target's choices is a component update, so it is made here, not in the view."""
+        *shown, target = compute(logits_text, labels_text, temperature, dtype_name, target_label)
+        return *shown, gr.Dropdown(choices=target.choices, value=target.value)
+
+    return Events(compute=on_compute)
+
+
+def build(context: Context) -> gr.Blocks:
+    on = events(context)
     logits0, labels0 = PRESETS[DEFAULT_PRESET]
     with gr.Blocks() as tab:
         gr.Markdown(INTRO, latex_delimiters=LATEX)
@@ -105,11 +121,11 @@ def build() -> gr.Blocks:
             elem_id="softmax-table",
         )
 
-        # -- events: every recompute runs on_compute from these inputs into these outputs ----
+        # -- events: every recompute runs on.compute from these inputs into these outputs ----
         inputs = [logits, labels, temperature, dtype, target]
         outputs = [stats, bars, curves, steps, stability, cross_entropy, target]  # views.Shown
         run = dict(
-            fn=on_compute,
+            fn=on.compute,
             inputs=inputs,
             outputs=outputs,
             concurrency_id=CONCURRENCY,

@@ -11,7 +11,7 @@ import re
 from dataclasses import dataclass
 from typing import Any, NamedTuple
 
-from playground import devices
+from playground.concept import Context
 from playground.export import Export
 from playground.inputs import BadInput, Result
 from playground.lazy import lazy_module
@@ -210,7 +210,12 @@ def _cross_entropy_text(
 
 
 def compute(
-    logits_text: str, labels_text: str, temperature: float, dtype_name: str, target_label: str
+    context: Context,
+    logits_text: str,
+    labels_text: str,
+    temperature: float,
+    dtype_name: str,
+    target_label: str,
 ) -> Shown:
     """Everything the tab shows for one set of inputs (the `softmax_compute` endpoint)."""
     values, labels, temperature, dtype_name, target = check_inputs(
@@ -223,7 +228,7 @@ def compute(
             f"{dtype_name} cannot hold a logit of {largest:g}: its largest number is "
             f"{torch.finfo(dtype).max:g}. Use smaller logits or float32."
         )
-    z = torch.tensor(values, dtype=dtype, device=devices.device())
+    z = torch.tensor(values, dtype=dtype, device=context.device())
     values = z.float().tolist()  # what the dtype really holds: bfloat16 rounds 999 to 1000
     steps = sm.softmax_steps(z, temperature)
     naive = sm.naive_softmax(z, temperature).float()

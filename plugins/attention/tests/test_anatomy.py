@@ -100,11 +100,9 @@ def test_presets_match_transformers_models_built_without_weights(name, build):
 
 @pytest.fixture(scope="module")
 def registry():
-    from playground.host import load
-    from playground.models import REGISTRY
+    from playground import testing
 
-    load(only=["models"])
-    return REGISTRY
+    return testing.context().models
 
 
 @pytest.mark.parametrize("model_id", ["tiny-llama", "tiny-mixtral", "minilm"])

@@ -132,11 +132,9 @@ def reference_weights(model, ids):
 
 @pytest.fixture(scope="module")
 def registry():
-    from playground.host import load
-    from playground.models import REGISTRY
+    from playground import testing
 
-    load(only=["models"])
-    return REGISTRY
+    return testing.context().models
 
 
 @pytest.fixture(scope="module")

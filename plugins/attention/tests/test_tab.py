@@ -12,34 +12,31 @@ from plugins.attention import playground_head, tab, views
 TEXT = "the cat sat on the mat"
 
 
-@pytest.fixture(scope="module", autouse=True)
-def registry():
-    from playground.host import load
-    from playground.models import REGISTRY
-
-    load(only=["models"])
-    return REGISTRY
+@pytest.fixture(scope="module")
+def on():
+    return tab.events(testing.context())  # the tab's handlers, bound as build binds them
 
 
-def test_grid_shows_every_head_and_keeps_pickers_in_range():
-    status, image, layer, head, query = tab.on_grid(TEXT, "tiny-llama", 9, 11, 99)
+def test_grid_shows_every_head_and_keeps_pickers_in_range(on):
+    status, image, layer, head, query = on.grid(TEXT, "tiny-llama", 9, 11, 99)
     assert "4 layers × 6 heads" in status and "causal" in status
     assert image.ndim == 3 and image.shape[2] == 3
-    assert (layer, head) == (3, 5) and query == len(views.run("tiny-llama", TEXT).tokens) - 1
+    tokens = views.run(testing.context(), "tiny-llama", TEXT).tokens
+    assert (layer, head) == (3, 5) and query == len(tokens) - 1
 
 
-def test_long_text_is_truncated_with_a_notice():
-    status, *_ = tab.on_grid("word " * 300, "minilm", 0, 0, 0)
+def test_long_text_is_truncated_with_a_notice(on):
+    status, *_ = on.grid("word " * 300, "minilm", 0, 0, 0)
     assert "128 tokens" in status and "first 128" in status
-    assert len(views.run("minilm", "word " * 300).tokens) == 128
+    assert len(views.run(testing.context(), "minilm", "word " * 300).tokens) == 128
 
 
 @pytest.mark.parametrize("model_id", ["minilm", "tiny-llama"])
-def test_head_steps_are_the_model_weights_and_sum_to_one(model_id):
-    *_, md, _, _, rows = tab.on_head(TEXT, model_id, 1, 2, 3, 0.1)
+def test_head_steps_are_the_model_weights_and_sum_to_one(on, model_id):
+    *_, md, _, _, rows = on.head(TEXT, model_id, 1, 2, 3, 0.1)
     weights = [float(r[5]) for r in rows]
     assert sum(weights) == pytest.approx(1, abs=1e-5)
-    real = views.run(model_id, TEXT).captured.layers[1].weights[2, 3]
+    real = views.run(testing.context(), model_id, TEXT).captured.layers[1].weights[2, 3]
     assert weights == pytest.approx(real.tolist(), abs=1e-6)
     causal = model_id == "tiny-llama"
     assert ("Causal mask" in md) == causal
@@ -64,19 +61,19 @@ def test_head_steps_are_the_model_weights_and_sum_to_one(model_id):
         ((TEXT, "gpt2", 0, 0, 0, 0.1), r"not in the local Hugging Face cache"),
     ],
 )
-def test_bad_input_is_refused_with_what_is_allowed(args, message):
+def test_bad_input_is_refused_with_what_is_allowed(on, args, message):
     with pytest.raises(gr.Error, match=message):
-        tab.on_head(*args)
+        on.head(*args)
 
 
-def test_positions_show_rope_and_learned_positions():
-    md, fig = tab.on_positions("I saw the cat and the dog", "tiny-llama")
+def test_positions_show_rope_and_learned_positions(on):
+    md, fig = on.positions("I saw the cat and the dog", "tiny-llama")
     assert "RoPE" in md and "cosine 1.0000" in md  # the same query before rotation
     a, b = (trace.y for trace in fig.data)
     assert a == pytest.approx(b, abs=1e-3)  # scores depend on the offset only
-    md, fig = tab.on_positions("the dog saw the cat", "minilm")
+    md, fig = on.positions("the dog saw the cat", "minilm")
     assert "learned position vector" in md and fig is not None
-    md, fig = tab.on_positions("one two three", "minilm")
+    md, fig = on.positions("one two three", "minilm")
     assert "No token appears twice" in md and fig is None
 
 
@@ -96,16 +93,16 @@ def test_playground_head_is_our_attention_on_the_table():
         tab.on_toy_reset("a " * 9)
 
 
-def test_anatomy_checks_bundled_models_against_their_weights():
-    md, _, rows = tab.on_anatomy("Tiny Mixtral MoE (bundled)", 512)
+def test_anatomy_checks_bundled_models_against_their_weights(on):
+    md, _, rows = on.anatomy("Tiny Mixtral MoE (bundled)", 512)
     assert "matches `sum(p.numel())`" in md and "sparse MoE" in md
     assert rows[-1][1] == "6,102,720"
-    md, _, rows = tab.on_anatomy("GPT-2 small", 1024)
+    md, _, rows = on.anatomy("GPT-2 small", 1024)
     assert rows[-1][1] == "124,439,808" and "66.6%" in md
     assert "**0.362 GFLOPs** as Hoffmann" in md and "**0.189 GFLOPs** as Kaplan" in md
     assert rows[-1][3] == "362,449,920"  # the table counts as Chinchilla's Appendix F does
     with pytest.raises(gr.Error, match="whole number from 1"):
-        tab.on_anatomy("GPT-2 small", 0)
+        on.anatomy("GPT-2 small", 0)
 
 
 def test_clicking_the_grid_image_picks_a_head():
@@ -145,7 +142,8 @@ def test_api_refuses_an_out_of_range_head(url):
 def test_the_exported_script_reads_the_same_weights_from_transformers(model_id, layer, head, query):
     from plugins.attention import reproduce
 
-    result = reproduce.export("A small cat sat on the warm mat.", model_id, layer, head, query, 0.1)
+    text = "A small cat sat on the warm mat."
+    result = reproduce.export(testing.context(), text, model_id, layer, head, query, 0.1)
     weights = result.numbers["weights"]
     assert sum(weights) == pytest.approx(1, abs=1e-5) and result.numbers["input_ids"]
     assert 'attn_implementation="eager"' in result.snippet

@@ -11,6 +11,11 @@ import torch
 from diffusers import DDIMScheduler, DDPMScheduler
 
 from plugins.diffusion import diffusion as ours
+from plugins.diffusion.schedule_config import (
+    CONFIG_DEFAULTS,
+    rescale_zero_terminal_snr,
+    schedule_from_config,
+)
 from plugins.models import denoisers as bundled
 
 torch.set_num_threads(1)
@@ -34,7 +39,7 @@ def _theirs(unet, method, config, steps, seed, eta=0.0):
 
 
 def _ours(unet, method, config, steps, seed, eta=0.0):
-    schedule = ours.schedule_from_config(config)
+    schedule = schedule_from_config(config)
     return ours.sample(
         unet, schedule, SHAPE, steps, method, eta, torch.Generator().manual_seed(seed)
     )
@@ -49,12 +54,12 @@ def test_config_defaults_are_those_of_diffusers_ddpm_and_ddim_schedulers():
     for cls in SCHEDULERS.values():
         params = inspect.signature(cls.__init__).parameters.values()
         theirs |= {p.name: p.default for p in params if p.name != "self"}
-    assert theirs == ours.CONFIG_DEFAULTS
+    assert theirs == CONFIG_DEFAULTS
 
 
 def test_a_missing_key_takes_diffusers_default_and_other_schedulers_keys_are_ignored():
     pndm_like = {"_class_name": "PNDMScheduler", "skip_prk_steps": True, "steps_offset": 1}
-    mine = ours.schedule_from_config(pndm_like)
+    mine = schedule_from_config(pndm_like)
     theirs = DDPMScheduler.from_config(pndm_like)
     torch.testing.assert_close(mine.alphas_cumprod, theirs.alphas_cumprod, atol=0, rtol=0)
     assert mine.clip_sample is True and mine.steps_offset == 1  # diffusers' default clip is on
@@ -95,7 +100,7 @@ def test_each_implemented_option_gives_diffusers_samples(unet, method, change, e
         _theirs(unet, method, config, 10, 3, eta),
     )
     torch.testing.assert_close(mine, theirs, **SAME)
-    plain = _ours(unet, method, config | {k: ours.CONFIG_DEFAULTS[k] for k in change}, 10, 3, eta)
+    plain = _ours(unet, method, config | {k: CONFIG_DEFAULTS[k] for k in change}, 10, 3, eta)
     assert (plain - mine).abs().max() > 1e-3  # the option changed the sample
 
 
@@ -144,15 +149,15 @@ def test_ddim_on_linspace_steps_to_the_next_listed_timestep(unet):
 )
 def test_what_we_do_not_implement_is_refused_by_name(key, value):
     with pytest.raises(ValueError, match=key):
-        ours.schedule_from_config(BASE | {key: value})
+        schedule_from_config(BASE | {key: value})
 
 
 def test_zero_terminal_snr_cannot_start_an_epsilon_model_from_the_last_timestep(unet):
-    schedule = ours.schedule_from_config(BASE | {"rescale_betas_zero_snr": True})
+    schedule = schedule_from_config(BASE | {"rescale_betas_zero_snr": True})
     assert schedule.alphas_cumprod[-1] == 0
     g = torch.Generator().manual_seed(0)
     assert ours.sample(unet, schedule, SHAPE, 4, "ddim", 0.0, g).isfinite().all()  # from t = 750
-    trailing = ours.schedule_from_config(
+    trailing = schedule_from_config(
         BASE | {"rescale_betas_zero_snr": True, "timestep_spacing": "trailing"}
     )
     with pytest.raises(ValueError, match="zero terminal SNR"):
@@ -185,7 +190,7 @@ def test_rescaled_betas_reach_zero_signal_and_keep_the_first_step():
     beta = ours.betas("scaled-linear")
     abar, rescaled = (
         ours.alphas_cumprod(beta),
-        ours.alphas_cumprod(ours.rescale_zero_terminal_snr(beta)),
+        ours.alphas_cumprod(rescale_zero_terminal_snr(beta)),
     )
     assert rescaled[-1] == 0 and abar[-1] > 0.004
     torch.testing.assert_close(rescaled[0], abar[0])
@@ -212,7 +217,7 @@ def _upstream_model(x, t):  # ε = x · t / (t + 1)
 
 
 def _run(method, timesteps, x, **config):
-    schedule = ours.schedule_from_config(UPSTREAM | config)
+    schedule = schedule_from_config(UPSTREAM | config)
     g = torch.Generator().manual_seed(0)
     for step in ours.denoise(_upstream_model, schedule, x, timesteps, method, 0.0, g):
         x = step.output.prev_sample
@@ -237,14 +242,14 @@ def test_full_loops_give_the_figures_diffusers_tests_expect(
 ):
     x = _upstream_sample()
     if noised:  # their "with noise" loops start from the sample noised to the first timestep
-        curve = ours.schedule_from_config(UPSTREAM).alphas_cumprod
+        curve = schedule_from_config(UPSTREAM).alphas_cumprod
         x = ours.add_noise(x, _upstream_sample(flip=True), torch.tensor([timesteps[0]]), curve)
     total, mean = _run(method, timesteps, x, **config)
     assert abs(total - expected[0]) < 1e-2 and abs(mean - expected[1]) < 1e-3
 
 
 def test_posterior_variance_gives_the_figures_diffusers_tests_expect():
-    abar = ours.schedule_from_config(UPSTREAM).alphas_cumprod
+    abar = schedule_from_config(UPSTREAM).alphas_cumprod
     pinned = {(420, 400): 0.14771, (980, 960): 0.32460, (487, 486): 0.00979, (999, 998): 0.02}
     for (t, t_prev), value in pinned.items():
         assert abs(ours.posterior_variance(abar[t], abar[t_prev]).item() - value) < 1e-5
@@ -252,6 +257,6 @@ def test_posterior_variance_gives_the_figures_diffusers_tests_expect():
 
 
 def test_steps_offset_gives_the_timesteps_diffusers_tests_expect():
-    schedule = ours.schedule_from_config(UPSTREAM | {"steps_offset": 1})
+    schedule = schedule_from_config(UPSTREAM | {"steps_offset": 1})
     timesteps = ours.spaced_timesteps(schedule.steps, 5, schedule.spacing, schedule.steps_offset)
     assert timesteps == [801, 601, 401, 201, 1]

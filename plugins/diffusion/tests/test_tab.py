@@ -8,16 +8,16 @@ import pytest
 import torch
 from PIL import Image
 
-from playground import host
+from playground import testing
 from playground.inputs import guard
 from plugins.diffusion import compute, images, tab, views
 
 torch.set_num_threads(1)
 
 
-@pytest.fixture(scope="module", autouse=True)
-def models():
-    host.load(["models"])
+@pytest.fixture(scope="module")
+def on():
+    return tab.events(testing.context())  # the tab's handlers, bound as build binds them
 
 
 def pixels(im: Image.Image) -> torch.Tensor:
@@ -27,36 +27,39 @@ def pixels(im: Image.Image) -> torch.Tensor:
 @pytest.mark.parametrize(
     ("call", "message"),
     [
-        (lambda: tab.on_forward(None, 0, "quadratic", 10, 0), "The schedule must be one of linear"),
-        (lambda: tab.on_forward(None, 0, "linear", 1001, 0), "from 0 to 1,000"),
-        (lambda: tab.on_forward(None, 0, "linear", 2.5, 0), "t must be a whole number"),
-        (lambda: tab.on_forward(None, 16, "linear", 10, 0), "bundled digit must be"),
-        (lambda: tab.on_forward(None, 0, "linear", 10, float("nan")), "seed must be"),
-        (lambda: tab.on_sample("euler", 10, 0, 0, 4), "sampler must be one of ddpm, ddim"),
         (
-            lambda: tab.on_sample("ddim", 0, 0, 0, 4),
+            lambda on: tab.on_forward(None, 0, "quadratic", 10, 0),
+            "The schedule must be one of linear",
+        ),
+        (lambda on: tab.on_forward(None, 0, "linear", 1001, 0), "from 0 to 1,000"),
+        (lambda on: tab.on_forward(None, 0, "linear", 2.5, 0), "t must be a whole number"),
+        (lambda on: tab.on_forward(None, 16, "linear", 10, 0), "bundled digit must be"),
+        (lambda on: tab.on_forward(None, 0, "linear", 10, float("nan")), "seed must be"),
+        (lambda on: on.sample("euler", 10, 0, 0, 4), "sampler must be one of ddpm, ddim"),
+        (
+            lambda on: on.sample("ddim", 0, 0, 0, 4),
             "Steps must be a whole number from 1 to 1,000",
         ),
-        (lambda: tab.on_sample("ddim", 1001, 0, 0, 4), "from 1 to 1,000"),
-        (lambda: tab.on_sample("ddim", 10, 1.5, 0, 4), "η must be a number from 0 to 1"),
+        (lambda on: on.sample("ddim", 1001, 0, 0, 4), "from 1 to 1,000"),
+        (lambda on: on.sample("ddim", 10, 1.5, 0, 4), "η must be a number from 0 to 1"),
         (
-            lambda: tab.on_sample("ddim", 10, 0, 0, 17),
+            lambda on: on.sample("ddim", 10, 0, 0, 17),
             "Samples must be a whole number from 1 to 16",
         ),
-        (lambda: next(tab.on_compare(17, 25, 0, 10, 0)), "Samples must be .* 1 to 16"),
-        (lambda: next(tab.on_compare(2, 5, 0, 10, 0)), "from 10 to 100"),
-        (lambda: tab.on_toy(2001, 10, 0), "Points must be a whole number from 1 to 2,000"),
-        (lambda: next(tab.on_train(2001, 0)), "from 1 to 2,000"),
-        (lambda: tab.on_step_to(None, 1), "Run the sampler first"),
-        (lambda: tab.on_trained(None), "Train a model first"),
-        (lambda: tab.on_t2i("tiny-sd", "", 10, 0), "prompt must be 1 to 300"),
-        (lambda: tab.on_t2i("tiny-sd", "x" * 301, 10, 0), "prompt must be 1 to 300"),
-        (lambda: tab.on_t2i("dall-e", "a cat", 10, 0), "The model must be one of"),
+        (lambda on: next(on.compare(17, 25, 0, 10, 0)), "Samples must be .* 1 to 16"),
+        (lambda on: next(on.compare(2, 5, 0, 10, 0)), "from 10 to 100"),
+        (lambda on: on.toy(2001, 10, 0), "Points must be a whole number from 1 to 2,000"),
+        (lambda on: next(on.train(2001, 0)), "from 1 to 2,000"),
+        (lambda on: tab.on_step_to(None, 1), "Run the sampler first"),
+        (lambda on: on.trained(None), "Train a model first"),
+        (lambda on: on.t2i("tiny-sd", "", 10, 0), "prompt must be 1 to 300"),
+        (lambda on: on.t2i("tiny-sd", "x" * 301, 10, 0), "prompt must be 1 to 300"),
+        (lambda on: on.t2i("dall-e", "a cat", 10, 0), "The model must be one of"),
     ],
 )
-def test_bad_input_is_refused_with_what_is_allowed(call, message):
+def test_bad_input_is_refused_with_what_is_allowed(on, call, message):
     with pytest.raises(gr.Error, match=message):
-        call()
+        call(on)
 
 
 # ---------------------------------------------------------------------------- uploads
@@ -113,8 +116,8 @@ def test_more_noise_means_less_correlation_with_the_image():
 # ---------------------------------------------------------------------------- reverse process
 
 
-def test_sampling_a_grid_keeps_every_step_for_stepping_through():
-    frames, at, x_t, _, _, note, gallery, summary = tab.on_sample("ddim", 10, 0, 0, 16)
+def test_sampling_a_grid_keeps_every_step_for_stepping_through(on):
+    frames, at, x_t, _, _, note, gallery, summary = on.sample("ddim", 10, 0, 0, 16)
     assert len(gallery) == 16 and frames.count == 10 and frames.final.shape == (16, 1, 16, 16)
     assert "Step **1 of 10** (timestep t = 900)" in note and "**16 samples**" in summary
     assert at["maximum"] == 9 and at["value"] == 0
@@ -131,14 +134,14 @@ def test_a_long_run_keeps_an_even_spread_of_its_steps():
     assert compute.kept_steps(30) == list(range(30))
 
 
-def test_the_animation_is_a_gif_with_a_frame_per_kept_step():
-    frames, *_ = tab.on_sample("ddpm", 6, 0, 1, 4)
+def test_the_animation_is_a_gif_with_a_frame_per_kept_step(on):
+    frames, *_ = on.sample("ddpm", 6, 0, 1, 4)
     with Image.open(tab.on_animate(frames)["value"]) as gif:
         assert gif.format == "GIF" and gif.n_frames == 6
 
 
-def test_compare_runs_four_schedulers_from_the_same_noise_and_counts_model_calls():
-    *_, (rows, gallery) = tab.on_compare(2, 10, 0.5, 20, 3)
+def test_compare_runs_four_schedulers_from_the_same_noise_and_counts_model_calls(on):
+    *_, (rows, gallery) = on.compare(2, 10, 0.5, 20, 3)
     assert [row[0] for row in rows] == ["ddpm", "DDIM, η = 0.5", "euler", "DPM-Solver++"]
     assert [row[1:3] for row in rows] == [[20, 20], [10, 10], [10, 10], [10, 10]]
     assert len(gallery) == 4 and all(row[3] > 0 for row in rows)
@@ -147,31 +150,31 @@ def test_compare_runs_four_schedulers_from_the_same_noise_and_counts_model_calls
 # ---------------------------------------------------------------------------- 2-D, training
 
 
-def test_the_2d_view_moves_points_onto_the_moons_and_draws_the_score():
-    traj, _, _, note = tab.on_toy(300, 20, 0)
+def test_the_2d_view_moves_points_onto_the_moons_and_draws_the_score(on):
+    traj, _, _, note = on.toy(300, 20, 0)
     assert traj.points.shape == (21, 300, 2) and len(traj.timesteps) == 20
     end = compute.nearest_distance(traj.points[-1], compute.moons())
     start = compute.nearest_distance(traj.points[0], compute.moons())
     assert end < 0.3 * start and f"**{end:.3f}**" in note
-    names = [trace.name for trace in tab.on_toy_step(traj, 0).data]
+    names = [trace.name for trace in on.toy_step(traj, 0).data]
     assert "learned score ∇log p_t" in names and "trajectories" in names
 
 
-def test_training_live_reports_progress_then_samples_and_can_be_stopped(monkeypatch):
-    updates = list(tab.on_train(60, 0))
+def test_training_live_reports_progress_then_samples_and_can_be_stopped(on, monkeypatch):
+    updates = list(on.train(60, 0))
     _, curve, status, scatter = updates[-1]
     assert "Step **60 of 60**" in status and len(curve.data[0].y) == 60
     assert scatter.data[-1].name == "samples now" and len(scatter.data[-1].x) == 1000
     assert len(updates) == 60 // 25 + 2  # every 25 steps, the last step, then the samples
     monkeypatch.setattr(views, "TRAIN_MAX_SECONDS", 0.0)
-    *_, (_, _, status, _) = tab.on_train(500, 0)
+    *_, (_, _, status, _) = on.train(500, 0)
     assert "Step **1 of 500**" in status and "stopped at the 0 s limit" in status
 
 
-def test_text_to_image_says_why_it_is_not_available_here():
-    assert "Not available here" in tab.on_t2i_note("tiny-sd")
+def test_text_to_image_says_why_it_is_not_available_here(on):
+    assert "Not available here" in on.t2i_note("tiny-sd")
     with pytest.raises(gr.Error, match=r"not available here: .*(GPU|cache)"):
-        tab.on_t2i("tiny-sd", "a cat", 10, 0)
+        on.t2i("tiny-sd", "a cat", 10, 0)
 
 
 @pytest.mark.parametrize(
@@ -179,8 +182,6 @@ def test_text_to_image_says_why_it_is_not_available_here():
 )
 @pytest.mark.slow
 def test_the_exported_script_reproduces_the_forward_process_with_diffusers(schedule, t):
-    from playground import testing
-
     result = views.export(None, 3, schedule, t, 7)
     assert 0 <= result.numbers["alpha_bar"] <= 1
     testing.check_snippet(result, atol=1e-5)

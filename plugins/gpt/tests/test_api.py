@@ -6,7 +6,7 @@ import pytest
 from gradio_client import Client
 from gradio_client.exceptions import AppError
 
-from playground import host, testing
+from playground import testing
 
 SETTINGS = ("sample", 0.8, 0, 0.9, 0.0, 4)  # strategy, temperature, top-k, top-p, min-p, beams
 PROMPT = "Once upon a time, the queen"
@@ -14,7 +14,6 @@ PROMPT = "Once upon a time, the queen"
 
 @pytest.fixture(scope="module")
 def client():
-    host.load(["models"])
     (concept,) = testing.load_plugin("gpt").concepts
     with testing.serving(testing.build_concept(concept)) as url:
         yield Client(url, verbose=False)
@@ -86,9 +85,10 @@ def test_bad_input_gets_a_message_and_the_session_goes_on(client):
 def test_the_exported_script_reproduces_the_numbers_on_screen(settings):
     from plugins.gpt import tab, views
 
-    host.load(["models"])
-    trail = tab.on_start(None, None, PROMPT, "tiny-llama", 3, *settings, True, 5, None)[0]
-    trail = tab.on_run(trail, None, PROMPT, "tiny-llama", 3, *settings, True, 5, None)[0]
-    result = views.export(trail, None, PROMPT, "tiny-llama", 3, *settings, True, 5, None)
+    context = testing.context()
+    on = tab.events(context)
+    trail = on.start(None, None, PROMPT, "tiny-llama", 3, *settings, True, 5, None)[0]
+    trail = on.run(trail, None, PROMPT, "tiny-llama", 3, *settings, True, 5, None)[0]
+    result = views.export(context, trail, None, PROMPT, "tiny-llama", 3, *settings, True, 5, None)
     assert len(result.numbers["ids"]) == 12 and len(result.numbers["p_of_each_generated_token"])
     testing.check_snippet(result, atol=1e-4)

@@ -7,8 +7,7 @@ import pytest
 import torch
 from transformers import LlamaConfig, LlamaForCausalLM
 
-from playground import host
-from playground.models import REGISTRY
+from playground import testing
 from plugins.gpt import decode, llama
 from plugins.gpt.sampling import Settings
 
@@ -18,14 +17,12 @@ EOS = 0  # the bundled tokenizer's <|endoftext|>, both beginning and end of text
 
 @pytest.fixture(scope="module")
 def lm():
-    host.load(["models"])
-    return REGISTRY.get("tiny-llama", "cpu")
+    return testing.context().models.get("tiny-llama", "cpu")
 
 
 @pytest.fixture(scope="module")
 def moe():
-    host.load(["models"])
-    return REGISTRY.get("tiny-mixtral", "cpu")
+    return testing.context().models.get("tiny-mixtral", "cpu")
 
 
 def encode(lm, prompt: str) -> torch.Tensor:

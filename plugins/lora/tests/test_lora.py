@@ -18,11 +18,9 @@ TARGETS = ["q_proj", "v_proj", "down_proj"]
 
 @pytest.fixture(scope="module")
 def llama():
-    from playground.host import load
-    from playground.models import REGISTRY
+    from playground import testing
 
-    load()
-    return REGISTRY.get("tiny-llama", "cpu")
+    return testing.context().models.get("tiny-llama", "cpu")
 
 
 def _randomise_b(layers, gen):

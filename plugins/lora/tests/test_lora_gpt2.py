@@ -167,16 +167,15 @@ def test_the_cli_targets_gpt2s_fused_attention_and_the_loop_trains_it(tmp_path):
 
 
 def test_the_cli_refuses_targets_the_model_lacks_and_names_those_it_has(tmp_path, capsys):
-    from playground.host import load
-    from playground.models import REGISTRY
+    from playground import testing
 
-    load()
-    llama = REGISTRY.get("tiny-llama", "cpu").model
+    context = testing.context()
+    llama = context.models.get("tiny-llama", "cpu").model
     assert cli.usual_targets(llama) == train.TrainConfig().targets == ("q_proj", "v_proj")
     text = tmp_path / "style.txt"
     text.write_text("a line of text\n" * 50)
     argv = ["--targets", "c_attn", "--data", str(text), "--out", str(tmp_path / "out")]
-    assert cli.main(argv) == 2
+    assert cli.main(context, argv) == 2
     err = capsys.readouterr().err
     assert "--targets must be among down_proj,gate_proj,k_proj,o_proj,q_proj,up_proj,v_proj" in err
     assert not (tmp_path / "out").exists()

@@ -17,19 +17,16 @@ SETTINGS = {  # two plans: attention only with dropout, and every module at a hi
 
 
 @pytest.fixture(scope="module")
-def tab():
-    from playground.host import load
-
-    load()
+def on():
     from plugins.lora import tab
 
-    return tab
+    return tab.events(testing.context())  # the handlers as the tab binds them
 
 
-def test_the_export_holds_the_plan_on_screen(tab):
+def test_the_export_holds_the_plan_on_screen(on):
     settings = SETTINGS["q and v, r=4"]
-    result = tab.on_export(*settings, None)
-    plan = views.plan(*settings)
+    result = on.export(*settings, None)
+    plan = views.plan(testing.context(), *settings)
     summary, table = plan.summary, plan.table
     n = result.numbers
     assert f"**{n['trainable_parameters']:,} trainable parameters** of " in summary
@@ -48,23 +45,25 @@ def test_the_export_holds_the_plan_on_screen(tab):
 
 
 @pytest.mark.slow
-def test_the_exported_script_recounts_the_plan_with_peft(tab):
-    results = [tab.on_export(*settings, None) for settings in SETTINGS.values()]
+def test_the_exported_script_recounts_the_plan_with_peft(on):
+    results = [on.export(*settings, None) for settings in SETTINGS.values()]
     with ThreadPoolExecutor(len(results)) as pool:  # two fresh interpreters side by side
         list(pool.map(testing.check_snippet, results))
 
 
-def test_the_export_of_a_session_with_a_run_adds_its_losses_only(tab):
+def test_the_export_of_a_session_with_a_run_adds_its_losses_only(on):
     from plugins.lora.train import TrainConfig
 
     run = views.Run(TrainConfig(rank=4), {}, losses=(5.0, 4.0, 3.5))
-    result = tab.on_export(*SETTINGS["q and v, r=4"], run)
-    assert result.numbers == tab.on_export(*SETTINGS["q and v, r=4"], None).numbers
+    result = on.export(*SETTINGS["q and v, r=4"], run)
+    assert result.numbers == on.export(*SETTINGS["q and v, r=4"], None).numbers
     assert result.tables["run-loss"] == (["step", "loss"], [[1, 5.0], [2, 4.0], [3, 3.5]])
 
 
-def test_compare_puts_two_ranks_side_by_side(tab):
-    blocks = tab.build()
+def test_compare_puts_two_ranks_side_by_side():
+    from plugins.lora import tab
+
+    blocks = tab.build(testing.context())
     diff = next(fn for fn in blocks.fns.values() if fn.api_name == "lora_diff")
     assert diff.api_visibility == "public"
     rows = diff.fn('rank=32&targets=["q_proj"]', *SETTINGS["q and v, r=4"], None)
@@ -78,7 +77,7 @@ def test_compare_puts_two_ranks_side_by_side(tab):
 
 def test_the_exercises_solve_on_the_real_model():
     host = testing.load_plugin("lora")
-    answers = {e.id: e.solve() for e in host.exercises("lora")}
+    answers = {e.id: e.solve(testing.context()) for e in host.exercises("lora")}
     assert len(answers) == 3
     assert answers["lora-trainable-percent"].truth == pytest.approx(100 * 24_576 / 2_557_632)
     assert answers["lora-zero-init"].truth == "Exactly 0"

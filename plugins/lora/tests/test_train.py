@@ -15,11 +15,9 @@ CFG = train.TrainConfig(steps=30, targets=("q_proj", "v_proj", "up_proj"), batch
 
 @pytest.fixture(scope="module")
 def llama():
-    from playground.host import load
-    from playground.models import REGISTRY
+    from playground import testing
 
-    load()
-    return REGISTRY.get("tiny-llama", "cpu")
+    return testing.context().models.get("tiny-llama", "cpu")
 
 
 @pytest.fixture(scope="module")
@@ -158,20 +156,24 @@ def test_qlora_gradients_through_bitsandbytes_match_the_dequantized_weight(
 
 
 def test_the_cli_trains_and_saves_a_peft_adapter(llama, tmp_path, capsys):
+    from playground import testing
+
+    context = testing.context()
     text = tmp_path / "style.txt"
     text.write_text(data.style_text("Recipe steps"))
-    code = cli.main(["--steps", "4", "--rank", "2", "--targets", "q_proj", "--batch", "4",
-                     "--data", str(text), "--out", str(tmp_path / "out")])  # fmt: skip
+    code = cli.main(context, ["--steps", "4", "--rank", "2", "--targets", "q_proj", "--batch",
+                              "4", "--data", str(text),
+                              "--out", str(tmp_path / "out")])  # fmt: skip
     assert code == 0
     assert "held-out loss" in capsys.readouterr().out
     config = lora.load_adapter(copy.deepcopy(llama.model), tmp_path / "out")
     assert config["r"] == 2 and config["target_modules"] == ["q_proj"]
-    assert cli.main(["--rank", "99", "--data", str(text), "--out", str(tmp_path)]) == 2
+    assert cli.main(context, ["--rank", "99", "--data", str(text), "--out", str(tmp_path)]) == 2
     assert "--rank must be 1-64" in capsys.readouterr().err
     # a run cut short by its time limit says so, and still saves what it learned
-    code = cli.main(["--steps", "4", "--rank", "2", "--targets", "q_proj", "--batch", "4",
-                     "--max-seconds", "1e-9", "--data", str(text),
-                     "--out", str(tmp_path / "cut")])  # fmt: skip
+    code = cli.main(context, ["--steps", "4", "--rank", "2", "--targets", "q_proj", "--batch",
+                              "4", "--max-seconds", "1e-9", "--data", str(text),
+                              "--out", str(tmp_path / "cut")])  # fmt: skip
     assert code == 0 and (tmp_path / "cut" / "adapter_config.json").is_file()
     assert "stopped at step 1 of 4: the 1e-09 s limit (--max-seconds) was reached" in (
         capsys.readouterr().out

@@ -8,6 +8,7 @@ import zipfile
 
 import pytest
 
+from playground import testing
 from plugins.lora import adapter, data, views
 
 SETTINGS = ("tiny-llama", 4, 8, 0.0, ["q_proj", "v_proj"], 10, 3e-3, 0)
@@ -15,17 +16,14 @@ SETTINGS = ("tiny-llama", 4, 8, 0.0, ["q_proj", "v_proj"], 10, 3e-3, 0)
 
 @pytest.fixture(scope="module")
 def run():
-    from playground.host import load
-
-    load()
-    *_, last = views.train(data.style_text("Pirate captain"), *SETTINGS)
+    *_, last = views.train(testing.context(), data.style_text("Pirate captain"), *SETTINGS)
     summary, result = last.summary, last.run
     assert "Step 10 of 10" in summary and "held-out loss" in summary
     return result
 
 
 def test_plan_counts_the_adapter_and_the_memory(run):
-    plan = views.plan(*SETTINGS)
+    plan = views.plan(testing.context(), *SETTINGS)
     summary, table, cmd = plan.summary, plan.table, plan.command
     # r (k + d) for q and v, 192 -> 192, in 4 layers: 4 · 2 · 4 · 384
     assert "**12,288 trainable parameters** of 2,557,632" in summary
@@ -46,7 +44,7 @@ def test_bad_settings_are_refused_with_what_is_allowed(i, value, message):
     settings = list(SETTINGS)
     settings[i] = value
     with pytest.raises(views.BadInput, match=message):
-        views.plan(*settings)
+        views.plan(testing.context(), *settings)
 
 
 def test_text_limits():
@@ -64,23 +62,26 @@ def test_delta_w_has_rank_r_and_merging_changes_no_output(run, monkeypatch):
     assert "numerical rank is **4** (r = 4)" in md
     with pytest.raises(views.BadInput, match="adapted layers"):
         adapter.inspect(run, "model.layers.0.mlp.up_proj")
-    merged = adapter.merge(run, "Arr!")
+    context = testing.context()
+    merged = adapter.merge(context, run, "Arr!")
     assert "the sampled continuations are **identical**" in merged
     diff = float(re.search(r"merged vs unmerged: \*\*([0-9.e+-]+)\*\*", merged).group(1))
     assert diff < 1e-4
-    text = adapter.generate(run, "Arr!", 1)
+    text = adapter.generate(context, run, "Arr!", 1)
     before, after = text.before, text.after
     assert before.startswith("Arr!") and after.startswith("Arr!") and before != after
 
 
 def test_a_saved_adapter_loads_back_and_bad_uploads_are_refused(run, tmp_path):
+    context = testing.context()
     path = adapter.save(run)
-    shown = adapter.load_adapter([path], "tiny-llama")
+    shown = adapter.load_adapter(context, [path], "tiny-llama")
     message, loaded = shown.note, shown.run
     assert "rank 4" in message and loaded.tensors.keys() == run.tensors.keys()
     with zipfile.ZipFile(path) as zf:
         zf.extractall(tmp_path)
     message = adapter.load_adapter(
+        context,
         [str(tmp_path / "adapter_model.safetensors"), str(tmp_path / "adapter_config.json")],
         "tiny-llama",
     ).note
@@ -88,19 +89,20 @@ def test_a_saved_adapter_loads_back_and_bad_uploads_are_refused(run, tmp_path):
     (tmp_path / "adapter_model.safetensors").write_bytes(b"not safetensors at all")
     with pytest.raises(views.BadInput, match="not safetensors"):
         adapter.load_adapter(
+            context,
             [str(tmp_path / "adapter_model.safetensors"), str(tmp_path / "adapter_config.json")],
             "tiny-llama",
         )
     (tmp_path / "notes.txt").write_text("hello")
     with pytest.raises(views.BadInput, match=r"only \.zip, \.safetensors and \.json"):
-        adapter.load_adapter([str(tmp_path / "notes.txt")], "tiny-llama")
+        adapter.load_adapter(context, [str(tmp_path / "notes.txt")], "tiny-llama")
     with pytest.raises(views.BadInput, match="Train an adapter first"):
-        adapter.merge(None, "Arr!")
+        adapter.merge(context, None, "Arr!")
 
 
 @pytest.mark.slow
 def test_transfer_table_frozen_and_fine_tuned_features_beat_random_ones():
-    shown = views.transfer(0)
+    shown = views.transfer(testing.context(), 0)
     rows, md = shown.table, shown.note  # what the tab shows, at the shipped settings
     methods = [row[0] for row in rows]
     assert methods == [

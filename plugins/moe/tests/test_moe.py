@@ -58,11 +58,9 @@ def test_matches_transformers_mixtral_block(seed, experts, k, implementation):
 
 @pytest.fixture(scope="module")
 def tiny_mixtral():
-    from playground.host import load
-    from playground.models import REGISTRY
+    from playground import testing
 
-    load()
-    return REGISTRY.get("tiny-mixtral", "cpu")
+    return testing.context().models.get("tiny-mixtral", "cpu")
 
 
 def test_matches_the_bundled_models_blocks_on_its_own_hidden_states(tiny_mixtral):

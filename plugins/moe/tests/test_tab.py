@@ -8,16 +8,16 @@ import gradio as gr
 import pytest
 import torch
 
-from playground.host import load
+from playground import testing
 from plugins.models.paths import DENSE_DIR, MOE_DIR
 from plugins.moe import lab, reproduce, tab, views
 
 LAB = ("shifted", 32, 8, 2, 1.0, 0.0, 0)  # shape, tokens, experts, k, capacity, noise, seed
 
 
-@pytest.fixture(scope="module", autouse=True)
-def registry():
-    load()  # the process registry, with the bundled models
+@pytest.fixture(scope="module")
+def on():
+    return tab.events(testing.context())  # the handlers as the tab binds them
 
 
 @pytest.mark.parametrize(
@@ -66,8 +66,8 @@ def test_lab_tokens_are_seeded():
     assert torch.equal(a, b)
 
 
-def test_route_reads_the_real_model_and_checks_our_layer():
-    status, maps, loads, verdict = tab.on_route("The capital of France is Paris.")
+def test_route_reads_the_real_model_and_checks_our_layer(on):
+    status, maps, loads, verdict = on.route("The capital of France is Paris.")
     assert "tokens** through tiny-mixtral's 4 layers, 8 experts each, top-2" in status
     assert "Our layer reproduces the model" in verdict and "100.0%" in verdict
     assert len(maps.data) == 8  # a heatmap and the top-k rings per layer
@@ -75,20 +75,20 @@ def test_route_reads_the_real_model_and_checks_our_layer():
 
 
 @pytest.mark.parametrize("text", ["", "   ", "x" * 5_000])
-def test_route_refuses_empty_or_long_text(text):
+def test_route_refuses_empty_or_long_text(on, text):
     with pytest.raises(gr.Error, match=r"Type some text|at most 4,000"):
-        tab.on_route(text)
+        on.route(text)
 
 
-def test_compare_reads_the_models_own_numbers():
-    rows, note = tab.on_compare("Once upon a time", 8)
+def test_compare_reads_the_models_own_numbers(on):
+    rows, note = on.compare("Once upon a time", 8)
     for row, folder in zip(rows, (DENSE_DIR, MOE_DIR), strict=True):
         ev = json.loads((folder / "eval.json").read_text())
         assert row[2] == f"{ev['parameters']:,}" and row[3] == f"{ev['active']:,}"
         assert row[5] == f"{ev['perplexity']:.3f}"
     assert "**tiny-llama** (greedy)" in note and "**tiny-mixtral** (greedy)" in note
     with pytest.raises(gr.Error, match="from 1 to 64"):
-        tab.on_compare("Once", 65)
+        on.compare("Once", 65)
 
 
 def test_training_collapses_without_the_aux_loss_and_stays_even_with_it(monkeypatch):
@@ -117,9 +117,7 @@ def test_training_refuses_bad_settings(args, message):
 
 @pytest.mark.slow
 def test_the_exported_script_reads_the_same_routing_from_transformers_mixtral():
-    from playground import testing
-
-    result = reproduce.export("The king and the queen met.")
+    result = reproduce.export(testing.context(), "The king and the queen met.")
     assert len(result.numbers["experts"]) == len(result.numbers["probabilities"]) == 4
     assert "output_router_logits=True" in result.snippet
     testing.check_snippet(result, atol=1e-5)

@@ -5,8 +5,7 @@ from __future__ import annotations
 import pytest
 import torch
 
-from playground.host import load
-from playground.models import REGISTRY
+from playground import testing
 from plugins.models.heldout import heldout_ids, perplexity
 from plugins.quantization import llm
 from plugins.quantization import quantization as Q
@@ -15,8 +14,7 @@ from plugins.quantization.views import HELDOUT_TOKENS
 
 @pytest.fixture(scope="module")
 def lm():
-    load()
-    return REGISTRY.get("tiny-llama", "cpu")
+    return testing.context().models.get("tiny-llama", "cpu")
 
 
 @pytest.fixture(scope="module")

@@ -14,6 +14,7 @@ import math
 import pytest
 import torch
 
+from plugins.quantization import bits, nf4
 from plugins.quantization import quantization as Q
 
 bnb = pytest.importorskip("bitsandbytes.functional")
@@ -45,9 +46,9 @@ def assert_identical(a: torch.Tensor, b: torch.Tensor) -> None:
 
 
 def test_levels_are_bitsandbytes_and_derive_from_normal_quantiles():
-    assert torch.equal(Q.nf4_levels(), bnb.get_4bit_type("nf4", device="cpu"))
-    torch.testing.assert_close(Q.normal_float_levels(), Q.nf4_levels(), atol=5e-7, rtol=0)
-    assert torch.equal(Q.dynamic_levels(), bnb.create_dynamic_map())
+    assert torch.equal(nf4.nf4_levels(), bnb.get_4bit_type("nf4", device="cpu"))
+    torch.testing.assert_close(nf4.normal_float_levels(), nf4.nf4_levels(), atol=5e-7, rtol=0)
+    assert torch.equal(nf4.dynamic_levels(), bnb.create_dynamic_map())
 
 
 @pytest.mark.parametrize("dtype", DTYPES, ids=str)
@@ -56,36 +57,36 @@ def test_levels_are_bitsandbytes_and_derive_from_normal_quantiles():
 )
 def test_any_size_matches_bitsandbytes_partial_last_block(shape, dtype):
     x = randn(shape, seed=sum(shape), dtype=dtype)
-    packed, absmax = Q.nf4_quantize(x)
+    packed, absmax = nf4.nf4_quantize(x)
     want_packed, want_absmax, want = theirs(x)
     n = math.prod(shape)
     assert packed.numel() == (n + 1) // 2 and absmax.numel() == -(-n // 64)  # blocks, rounded up
     assert torch.equal(packed, want_packed) and torch.equal(absmax, want_absmax)
-    got = Q.nf4_dequantize(packed, absmax, shape)
+    got = nf4.nf4_dequantize(packed, absmax, shape)
     assert got.shape == shape and torch.isfinite(got).all()
     assert_identical(got.to(dtype), want.to(dtype))
 
 
 def test_odd_sizes_pin_the_bitsandbytes_layout():
     # 63 values: one short block; the odd count's last low nibble is 7, the code of 0
-    packed, absmax = Q.nf4_quantize(randn(63))
+    packed, absmax = nf4.nf4_quantize(randn(63))
     assert absmax.numel() == 1 and packed.numel() == 32 and int(packed[-1]) & 15 == 7
     # 65 values: a full block, then a block of one value, which is its own absmax: exact
     x = randn(65, seed=1)
     x[64] = 0.25
-    packed, absmax = Q.nf4_quantize(x)
+    packed, absmax = nf4.nf4_quantize(x)
     assert absmax.tolist()[1] == 0.25 and int(packed[-1]) == 0xF7  # level +1, then 0's code
-    assert Q.nf4_dequantize(packed, absmax, (65,))[64] == 0.25
+    assert nf4.nf4_dequantize(packed, absmax, (65,))[64] == 0.25
 
 
 @pytest.mark.parametrize("block", [64, 128, 256])
 @pytest.mark.parametrize("dtype", DTYPES, ids=str)
 def test_shapes_not_divisible_by_the_block_round_trip(block, dtype):
     x = randn((7, block - 1), seed=block, dtype=dtype)  # bitsandbytes' tests/test_ops.py shape
-    packed, absmax = Q.nf4_quantize(x, block)
+    packed, absmax = nf4.nf4_quantize(x, block)
     want_packed, want_absmax, want = theirs(x, block)
     assert torch.equal(packed, want_packed) and torch.equal(absmax, want_absmax)
-    assert_identical(Q.nf4_dequantize(packed, absmax, x.shape, block).to(dtype), want.to(dtype))
+    assert_identical(nf4.nf4_dequantize(packed, absmax, x.shape, block).to(dtype), want.to(dtype))
 
 
 @pytest.mark.parametrize("seed", SEEDS)
@@ -102,26 +103,26 @@ def test_the_nf4_scheme_stores_what_bitsandbytes_stores(seed):
 
 
 def test_zeros_store_the_code_of_zero_and_come_back_zero():
-    packed, absmax = Q.nf4_quantize(torch.zeros(128))
+    packed, absmax = nf4.nf4_quantize(torch.zeros(128))
     assert packed.tolist() == [0x77] * 64 and absmax.tolist() == [0.0, 0.0]
-    assert torch.equal(Q.nf4_dequantize(packed, absmax, (128,)), torch.zeros(128))
+    assert torch.equal(nf4.nf4_dequantize(packed, absmax, (128,)), torch.zeros(128))
     assert_identical(packed, theirs(torch.zeros(128))[0])
 
 
 @pytest.mark.parametrize(("value", "byte"), [(0.3, 0xFF), (-0.3, 0x00)])
 def test_a_constant_block_is_its_own_absmax_and_comes_back_exactly(value, byte):
     x = torch.full((64,), value)
-    packed, absmax = Q.nf4_quantize(x)
+    packed, absmax = nf4.nf4_quantize(x)
     assert packed.tolist() == [byte] * 32  # every value at level +1 (code 15) or −1 (code 0)
-    assert torch.equal(Q.nf4_dequantize(packed, absmax, (64,)), x)
+    assert torch.equal(nf4.nf4_dequantize(packed, absmax, (64,)), x)
     assert torch.equal(packed, theirs(x)[0])
 
 
 def test_a_single_outlier_keeps_itself_and_flattens_its_block():
     x = randn(128, seed=3) * 0.01
     x[70] = 100.0
-    packed, absmax = Q.nf4_quantize(x)
-    got = Q.nf4_dequantize(packed, absmax, (128,))
+    packed, absmax = nf4.nf4_quantize(x)
+    got = nf4.nf4_dequantize(packed, absmax, (128,))
     assert got[70] == 100.0  # the absmax of its block: level +1 exactly
     assert (got[64:70] == 0).all() and (got[71:] == 0).all()  # the rest round to level 0
     assert (got[:64] != 0).any()  # the other block keeps its own scale
@@ -132,8 +133,8 @@ def test_a_single_outlier_keeps_itself_and_flattens_its_block():
 def test_an_inf_comes_back_as_plus_inf_and_its_block_as_nan(sign):
     x = torch.linspace(-1, 1, 128)
     x[5] = sign * math.inf
-    packed, absmax = Q.nf4_quantize(x)
-    got = Q.nf4_dequantize(packed, absmax, (128,))
+    packed, absmax = nf4.nf4_quantize(x)
+    got = nf4.nf4_dequantize(packed, absmax, (128,))
     # the block's reciprocal absmax is 0: ±inf · 0 is NaN, which takes the top level (+1) times
     # inf; every other value codes as 0, and 0 · inf is NaN
     assert got[5] == math.inf and got[:64].isnan().sum() == 63
@@ -143,18 +144,18 @@ def test_an_inf_comes_back_as_plus_inf_and_its_block_as_nan(sign):
 
 def test_a_denormal_block_divides_by_the_1e_38_floor_like_bitsandbytes():
     x = torch.linspace(-2e-39, 2e-39, 64)  # absmax below float32's smallest normal
-    packed, absmax = Q.nf4_quantize(x)
+    packed, absmax = nf4.nf4_quantize(x)
     want_packed, want_absmax, _ = theirs(x)
     assert torch.equal(packed, want_packed) and torch.equal(absmax, want_absmax)
-    codes = Q.unpack_4bit(packed, 64)
+    codes = bits.unpack_4bit(packed, 64)
     # x · 1e38 spans only ±0.2: NF4's levels there are codes 5..9
     assert codes.unique().tolist() == [5, 6, 7, 8, 9]
 
 
 def test_an_identity_matrix_comes_back_exactly():
     eye = torch.eye(192)  # each block holds one 1 (its absmax) or only zeros
-    packed, absmax = Q.nf4_quantize(eye)
-    assert torch.equal(Q.nf4_dequantize(packed, absmax, eye.shape), eye)
+    packed, absmax = nf4.nf4_quantize(eye)
+    assert torch.equal(nf4.nf4_dequantize(packed, absmax, eye.shape), eye)
 
 
 # -- error bounds: bitsandbytes' own figures -------------------------------------------------
@@ -170,8 +171,8 @@ ERROR_CASES = [(torch.float32, 64), (torch.float16, 64), (torch.bfloat16, 64), (
 @pytest.mark.parametrize(("dtype", "block"), [*ERROR_CASES, (torch.float32, 4096)], ids=str)
 def test_error_within_bitsandbytes_table(dtype, block):
     x = randn((1024, 1024), seed=block, dtype=dtype)
-    packed, absmax = Q.nf4_quantize(x, block)
-    x_hat = Q.nf4_dequantize(packed, absmax, x.shape, block).to(dtype)
+    packed, absmax = nf4.nf4_quantize(x, block)
+    x_hat = nf4.nf4_dequantize(packed, absmax, x.shape, block).to(dtype)
     err = (x - x_hat).abs().float()
     rel = (err / (x.abs().float() + 1e-8)).mean()
     mean_err, mean_rel = NF4_ERROR[block]
@@ -206,9 +207,9 @@ def test_double_quantization_matches_bitsandbytes_but_near_its_lookup_grid(seed)
     mine = ours.scale.reshape(-1)
     first = bnb.quantize_4bit(w, blocksize=64, quant_type="nf4")[1].absmax
     centred = first - first.mean()
-    tops = Q.absmax(torch.nn.functional.pad(centred, (0, -len(centred) % 256)).view(-1, 256))
+    tops = bits.absmax(torch.nn.functional.pad(centred, (0, -len(centred) % 256)).view(-1, 256))
     scaled = centred * (1 / tops).repeat_interleave(256)[: len(centred)]
-    levels = Q.dynamic_levels()
+    levels = nf4.dynamic_levels()
     edges = (levels[:-1] + levels[1:]) / 2
     to_edge = (scaled[:, None] - edges).abs().amin(-1)
     differ = mine != restored
@@ -220,4 +221,4 @@ def test_double_quantization_matches_bitsandbytes_but_near_its_lookup_grid(seed)
 
 def test_bad_block_size_is_refused():
     with pytest.raises(ValueError, match="positive whole number"):
-        Q.nf4_quantize(torch.ones(8), 0)
+        nf4.nf4_quantize(torch.ones(8), 0)

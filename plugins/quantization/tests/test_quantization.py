@@ -8,6 +8,7 @@ import math
 import pytest
 import torch
 
+from plugins.quantization import bits
 from plugins.quantization import quantization as Q
 
 SEEDS = range(3)
@@ -169,15 +170,15 @@ def test_finer_granularity_and_more_bits_cut_the_error():
 
 def test_packing_round_trips_and_halves_the_bytes():
     u = torch.randint(0, 16, (101,), generator=torch.Generator().manual_seed(0), dtype=torch.uint8)
-    packed = Q.pack_4bit(u)
-    assert packed.numel() == 51 and torch.equal(Q.unpack_4bit(packed, 101), u)
+    packed = bits.pack_4bit(u)
+    assert packed.numel() == 51 and torch.equal(bits.unpack_4bit(packed, 101), u)
     assert int(packed[0]) == int(u[0]) * 16 + int(u[1])  # the first code in the high nibble
 
 
 def test_2bit_packing_round_trips_four_codes_a_byte():
     u = torch.randint(0, 4, (103,), generator=torch.Generator().manual_seed(1), dtype=torch.uint8)
-    packed = Q.pack_2bit(u)
-    assert packed.numel() == 26 and torch.equal(Q.unpack_2bit(packed, 103), u)
+    packed = bits.pack_2bit(u)
+    assert packed.numel() == 26 and torch.equal(bits.unpack_2bit(packed, 103), u)
     assert int(packed[0]) == int(u[0]) * 64 + int(u[1]) * 16 + int(u[2]) * 4 + int(u[3])
     w = weights(0, (8, 64))
     q = Q.quantize(w, Q.Scheme("int2"))  # symmetric int2 is ternary: −s, 0, +s per row

@@ -9,6 +9,7 @@ import pytest
 import torch
 import torch.nn.functional as F
 
+from playground import testing
 from playground.inputs import BadInput
 from plugins.softmax import softmax as sm
 from plugins.softmax import views
@@ -159,7 +160,7 @@ def test_temperature_must_be_positive_and_finite(t):
     with pytest.raises(ValueError, match="every temperature must be positive and finite"):
         sm.temperature_sweep(x, torch.tensor([0.5, t]))
     with pytest.raises(BadInput, match=r"Temperature must be between 0\.05 and 5\.0"):
-        views.compute("1, 0, -1", "", t, "float32", "")
+        views.compute(testing.context(), "1, 0, -1", "", t, "float32", "")
 
 
 # -- entropy where some tokens are impossible ---------------------------------------------------

@@ -9,6 +9,7 @@ import pytest
 import torch
 import torch.nn.functional as F
 
+from playground import testing
 from playground.inputs import BadInput
 from plugins.softmax import views
 
@@ -55,13 +56,13 @@ def test_temperature_outside_its_range_is_refused(t):
 def test_every_preset_computes():
     for name in views.PRESETS:
         logits, labels = views.load_preset(name)
-        assert "Top-1" in views.compute(logits, labels, 1.0, "float32", "").stats
+        assert "Top-1" in views.compute(testing.context(), logits, labels, 1.0, "float32", "").stats
     with pytest.raises(BadInput, match="Unknown preset"):
         views.load_preset("nope")
 
 
 def test_the_table_shows_the_real_numbers():
-    shown = views.compute("1000, 999", "a, b", 1.0, "float32", "b")
+    shown = views.compute(testing.context(), "1000, 999", "a, b", 1.0, "float32", "b")
     p = torch.softmax(torch.tensor([1000.0, 999.0]), -1)
     assert [row[0] for row in shown.steps] == ["a", "b"]
     assert float(shown.steps[0][6]) == pytest.approx(p[0].item(), rel=1e-5)
@@ -73,20 +74,20 @@ def test_the_table_shows_the_real_numbers():
 
 
 def test_float16_overflows_where_float32_does_not():
-    stability16 = views.compute("12, 0", "", 1.0, "float16", "").stability
-    stability32 = views.compute("12, 0", "", 1.0, "float32", "").stability
+    stability16 = views.compute(testing.context(), "12, 0", "", 1.0, "float16", "").stability
+    stability32 = views.compute(testing.context(), "12, 0", "", 1.0, "float32", "").stability
     assert "1 of 2 entries as inf/NaN" in stability16
     assert "0 of 2 entries" in stability32
 
 
 def test_a_logit_the_dtype_cannot_hold_is_refused():
     with pytest.raises(BadInput, match="largest number is 65504"):
-        views.compute("70000, 0", "", 1.0, "float16", "")
-    views.compute("70000, 0", "", 1.0, "float32", "")  # float32 holds it
+        views.compute(testing.context(), "70000, 0", "", 1.0, "float16", "")
+    views.compute(testing.context(), "70000, 0", "", 1.0, "float32", "")  # float32 holds it
 
 
 def test_the_table_shows_what_the_dtype_really_holds():
-    table = views.compute("1000, 999", "", 1.0, "bfloat16", "").steps
+    table = views.compute(testing.context(), "1000, 999", "", 1.0, "bfloat16", "").steps
     assert [row[1] for row in table] == ["1000", "1000"]  # bfloat16 has 8 bits of mantissa
 
 
@@ -95,13 +96,14 @@ def test_the_table_shows_what_the_dtype_really_holds():
     [("6, 3.1, 2.4, -3", 0.7, "float32", "b"), ("12, 11, 10", 1.3, "float16", "c")],
 )
 def test_the_exported_script_reproduces_the_numbers_on_screen(logits, temperature, dtype, target):
-    from playground import testing
-
     result = views.export(logits, "a, b, c, d", temperature, dtype, target)
     assert result.numbers["labels"][:3] == ["a", "b", "c"]
     testing.check_snippet(result, atol=1e-6)
 
 
 def test_building_the_tab_imports_no_torch():
-    code = "import sys, plugins.softmax.tab as t; t.build(); assert 'torch' not in sys.modules"
+    code = (
+        "import sys, plugins.softmax.tab as t; from playground import testing; "
+        "t.build(testing.context()); assert 'torch' not in sys.modules"
+    )
     subprocess.run([sys.executable, "-c", code], check=True)
