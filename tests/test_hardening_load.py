@@ -20,17 +20,14 @@ from playground.host import load
 from tests.helpers import start_server
 from tests.load import (
     LongJobs,
-    Report,
     bare,
     browser,
     declared_long,
-    memory_ok,
-    memory_rows,
-    percentile,
     run,
     spread_over_concepts,
     warm_up,
 )
+from tests.load.report import Report, memory_ok, memory_rows, percentile
 
 USERS, SECONDS = 5, 20
 RSS_GROWTH = 1.15  # the full run's target is 10 %; a short run has less time to settle

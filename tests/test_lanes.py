@@ -94,7 +94,7 @@ def test_a_click_is_answered_while_a_long_job_runs_and_a_visitor_runs_one_at_a_t
 
 def test_on_zerogpu_a_long_job_holds_the_gpu_only_while_it_runs(monkeypatch):
     from playground import zerogpu
-    from tests.test_space import fake_spaces
+    from tests.test_zerogpu import fake_spaces
 
     calls: list[int] = []
     monkeypatch.setitem(sys.modules, "spaces", fake_spaces(calls))

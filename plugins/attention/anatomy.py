@@ -121,30 +121,60 @@ def from_config(config: Any, name: str = "") -> Architecture:
     if kind == "bert":
         d, heads = config.hidden_size, config.num_attention_heads
         return Architecture(
-            name or "BERT", config.vocab_size, d, config.num_hidden_layers, heads, heads,
-            d // heads, config.intermediate_size, gated=False, norm_params=2, bias=True,
-            positions=config.max_position_embeddings, token_types=config.type_vocab_size,
-            embedding_norm=True, pooler=True, lm_head=False, context=config.max_position_embeddings,
-        )  # fmt: skip
+            name or "BERT",
+            config.vocab_size,
+            d,
+            config.num_hidden_layers,
+            heads,
+            heads,
+            d // heads,
+            config.intermediate_size,
+            gated=False,
+            norm_params=2,
+            bias=True,
+            positions=config.max_position_embeddings,
+            token_types=config.type_vocab_size,
+            embedding_norm=True,
+            pooler=True,
+            lm_head=False,
+            context=config.max_position_embeddings,
+        )
     if kind == "gpt2":
         d, heads = config.n_embd, config.n_head
         return Architecture(
-            name or "GPT-2", config.vocab_size, d, config.n_layer, heads, heads, d // heads,
-            config.n_inner or 4 * d, gated=False, norm_params=2, bias=True,
-            positions=config.n_positions, tied=config.tie_word_embeddings,
+            name or "GPT-2",
+            config.vocab_size,
+            d,
+            config.n_layer,
+            heads,
+            heads,
+            d // heads,
+            config.n_inner or 4 * d,
+            gated=False,
+            norm_params=2,
+            bias=True,
+            positions=config.n_positions,
+            tied=config.tie_word_embeddings,
             context=config.n_positions,
-        )  # fmt: skip
+        )
     if kind in ("llama", "mistral", "mixtral", "qwen2"):
         d, heads = config.hidden_size, config.num_attention_heads
         return Architecture(
-            name or kind, config.vocab_size, d, config.num_hidden_layers, heads,
-            config.num_key_value_heads, getattr(config, "head_dim", None) or d // heads,
-            config.intermediate_size, gated=True,
+            name or kind,
+            config.vocab_size,
+            d,
+            config.num_hidden_layers,
+            heads,
+            config.num_key_value_heads,
+            getattr(config, "head_dim", None) or d // heads,
+            config.intermediate_size,
+            gated=True,
             experts=getattr(config, "num_local_experts", 1),
             active_experts=getattr(config, "num_experts_per_tok", 1),
-            bias=getattr(config, "attention_bias", False), tied=config.tie_word_embeddings,
+            bias=getattr(config, "attention_bias", False),
+            tied=config.tie_word_embeddings,
             context=config.max_position_embeddings,
-        )  # fmt: skip
+        )
     raise ValueError(f"no anatomy for model type {kind!r}")
 
 

@@ -200,8 +200,9 @@ def vectors(
         )
     for col in (1, 2):
         # the values' rows are the keys' tokens: named once, on the left
-        fig.update_yaxes(**_token_axis(tokens, autorange="reversed", showticklabels=col == 1),
-                         row=2, col=col)  # fmt: skip
+        fig.update_yaxes(
+            **_token_axis(tokens, autorange="reversed", showticklabels=col == 1), row=2, col=col
+        )
         fig.update_yaxes(showticklabels=False, row=1, col=col)
         # one row of numbers: its dimensions are the columns of the map under it
         fig.update_xaxes(showticklabels=False, row=1, col=col)
@@ -307,9 +308,15 @@ def anatomy_bars(rows: list[tuple[str, int, int, int]], title: str) -> go.Figure
     bars = [("stored", 1, MUTED, 1), ("active", 2, ACCENT, 1), ("FLOPs", 3, HIGHLIGHT, 2)]
     for name, column, colour, row in bars:
         fig.add_bar(
-            y=names, x=[r[column] for r in rows], name=name, orientation="h", marker_color=colour,
-            hovertemplate=f"%{{y}}: %{{x:,}} {name}<extra></extra>", row=row, col=1,
-        )  # fmt: skip
+            y=names,
+            x=[r[column] for r in rows],
+            name=name,
+            orientation="h",
+            marker_color=colour,
+            hovertemplate=f"%{{y}}: %{{x:,}} {name}<extra></extra>",
+            row=row,
+            col=1,
+        )
     fig.update_yaxes(autorange="reversed")  # the components in the table's order
     # the titles from the figure's left edge, as the y labels leave the plot a phone's half
     fig.update_annotations(font_size=13, x=0, xanchor="left", xshift=-80)

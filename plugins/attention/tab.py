@@ -106,9 +106,8 @@ def build(context: Context) -> gr.Blocks:
                 layer = gr.Number(0, label="Layer", minimum=0, elem_id="attention-layer")
                 head = gr.Number(0, label="Head", minimum=0, elem_id="attention-head")
                 query = gr.Number(
-                    1, label="Query token position", minimum=0,
-                    elem_id="attention-query",
-                )  # fmt: skip
+                    1, label="Query token position", minimum=0, elem_id="attention-query"
+                )
                 threshold = gr.Slider(
                     0.01, 1.0, value=0.1, step=0.01, label="Show links with weight ≥"
                 )
@@ -166,9 +165,8 @@ def build(context: Context) -> gr.Blocks:
             with gr.Row():
                 arch = gr.Dropdown(ANATOMY_CHOICES, value="GPT-2 small", label="Architecture")
                 n_ctx = gr.Number(
-                    1024, label="Context length (for the FLOPs)",
-                    minimum=1, maximum=CONTEXT_MAX,
-                )  # fmt: skip
+                    1024, label="Context length (for the FLOPs)", minimum=1, maximum=CONTEXT_MAX
+                )
             anatomy_md = gr.Markdown(elem_id="attention-anatomy-md")
             anatomy_plot = gr.Plot(label="Parameters and FLOPs per component")
             anatomy_table = gr.Dataframe(
@@ -181,45 +179,66 @@ def build(context: Context) -> gr.Blocks:
             return partial(views.check_index, what=what)
 
         state = {
-            "text": (text, views.check_text), "model": model, "layer": (layer, whole("Layer")),
-            "head": (head, whole("Head")), "query": (query, whole("Query token position")),
-            "threshold": threshold, "toy": (toy_tokens, playground_head.check_toy_tokens),
-            "causal": toy_causal, "arch": arch, "context": (n_ctx, whole("Context length")),
-        }  # fmt: skip
+            "text": (text, views.check_text),
+            "model": model,
+            "layer": (layer, whole("Layer")),
+            "head": (head, whole("Head")),
+            "query": (query, whole("Query token position")),
+            "threshold": threshold,
+            "toy": (toy_tokens, playground_head.check_toy_tokens),
+            "causal": toy_causal,
+            "arch": arch,
+            "context": (n_ctx, whole("Context length")),
+        }
         heavy = dict(concurrency_id=CONCURRENCY, show_progress="minimal")
         grid_run = dict(
-            fn=on.grid, inputs=[text, model, layer, head, query],
-            outputs=[status, grid, layer, head, query], **heavy,
-        )  # fmt: skip
+            fn=on.grid,
+            inputs=[text, model, layer, head, query],
+            outputs=[status, grid, layer, head, query],
+            **heavy,
+        )
         # -- events ---------------------------------------------------------------------
         head_run = dict(
-            fn=on.head, inputs=[text, model, layer, head, query, threshold],
-            outputs=[grid, heat, links, steps_md, vectors, bars, steps], **heavy,
-        )  # fmt: skip
+            fn=on.head,
+            inputs=[text, model, layer, head, query, threshold],
+            outputs=[grid, heat, links, steps_md, vectors, bars, steps],
+            **heavy,
+        )
         position_run = dict(
             fn=on.positions, inputs=[text, model], outputs=[position_md, position_plot], **heavy
         )
         anatomy_run = dict(
-            fn=on.anatomy, inputs=[arch, n_ctx],
-            outputs=[anatomy_md, anatomy_plot, anatomy_table], **heavy,
-        )  # fmt: skip
+            fn=on.anatomy,
+            inputs=[arch, n_ctx],
+            outputs=[anatomy_md, anatomy_plot, anatomy_table],
+            **heavy,
+        )
         toy_run = dict(
-            fn=on_toy, inputs=[toy_table, toy_causal],
-            outputs=[toy_heat, toy_out, toy_md], concurrency_id=CONCURRENCY,
-        )  # fmt: skip
+            fn=on_toy,
+            inputs=[toy_table, toy_causal],
+            outputs=[toy_heat, toy_out, toy_md],
+            concurrency_id=CONCURRENCY,
+        )
 
         # Once a link has set the controls: the grid, then every other section from them.
         share.link(
-            tab, "attention", state, load=dict(**grid_run, api_name="attention_grid"),
+            tab,
+            "attention",
+            state,
+            load=dict(**grid_run, api_name="attention_grid"),
             also=[
                 {**head_run, "fn": on.head_on_load, "api_visibility": "private"},
                 {**position_run, "api_visibility": "private"},
                 {**anatomy_run, "api_visibility": "private"},
-                dict(fn=on_toy_from_tokens, inputs=[toy_tokens, toy_causal],
-                     outputs=[toy_table, *toy_run["outputs"]], api_visibility="private",
-                     concurrency_id=CONCURRENCY),
+                dict(
+                    fn=on_toy_from_tokens,
+                    inputs=[toy_tokens, toy_causal],
+                    outputs=[toy_table, *toy_run["outputs"]],
+                    api_visibility="private",
+                    concurrency_id=CONCURRENCY,
+                ),
             ],
-        )  # fmt: skip
+        )
         share.export(
             "attention",
             on.export,

@@ -171,9 +171,11 @@ def grid(context: Context, text: str, model_id: str, layer: Any, head: Any, quer
     t = len(r.tokens)
     counts = (len(c.layers), c.heads, t)
     layer, head, query = (min(v, n - 1) for v, n in zip(wanted, counts, strict=True))
-    kind = "causal: each token sees itself and the tokens before it" if c.causal else (
-        "bidirectional: each token sees every token"
-    )  # fmt: skip
+    kind = (
+        "causal: each token sees itself and the tokens before it"
+        if c.causal
+        else "bidirectional: each token sees every token"
+    )
     notes = [
         f"**{t} tokens** · {len(c.layers)} layers × {c.heads} heads ({kind}) · "
         "each small map is scaled to its own largest weight; click one to open it."
@@ -223,10 +225,16 @@ def head(
     np_ = {k: getattr(s, k).float().cpu().numpy() for k in ("dots", "scaled", "weights")}
     allowed = s.allowed.cpu().tolist()
     rows = [
-        [j, r.tokens[j], f"{np_['dots'][j]:.4f}", f"{np_['scaled'][j]:.4f}",
-         "0" if allowed[j] else "−∞", f"{np_['weights'][j]:.6f}"]
+        [
+            j,
+            r.tokens[j],
+            f"{np_['dots'][j]:.4f}",
+            f"{np_['scaled'][j]:.4f}",
+            "0" if allowed[j] else "−∞",
+            f"{np_['weights'][j]:.6f}",
+        ]
         for j in range(t)
-    ]  # fmt: skip
+    ]
     top = int(np_["weights"].argmax())
     d = s.query.shape[0]
     mask_line = (

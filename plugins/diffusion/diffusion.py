@@ -50,8 +50,10 @@ COSINE_OFFSET = 0.008  # s in Nichol & Dhariwal eq. 17: keeps β_1 from being va
 MAX_BETA = 0.999  # their clip, so the last steps of the cosine schedule are not singular
 # diffusers' names for the same schedules (scheduler_config.json's "beta_schedule")
 DIFFUSERS_NAMES = {
-    "linear": "linear", "scaled-linear": "scaled_linear", "cosine": "squaredcos_cap_v2"
-}  # fmt: skip
+    "linear": "linear",
+    "scaled-linear": "scaled_linear",
+    "cosine": "squaredcos_cap_v2",
+}
 METHODS = ("ddpm", "ddim")
 
 

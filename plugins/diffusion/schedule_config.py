@@ -41,13 +41,23 @@ def rescale_zero_terminal_snr(beta: Tensor) -> Tensor:
 
 # What diffusers' DDPMScheduler and DDIMScheduler assume for every key a config may leave out.
 CONFIG_DEFAULTS = {
-    "num_train_timesteps": 1000, "beta_start": 0.0001, "beta_end": 0.02,
-    "beta_schedule": "linear", "trained_betas": None, "rescale_betas_zero_snr": False,
-    "prediction_type": "epsilon", "variance_type": "fixed_small", "set_alpha_to_one": True,
-    "clip_sample": True, "clip_sample_range": 1.0,
-    "thresholding": False, "dynamic_thresholding_ratio": 0.995, "sample_max_value": 1.0,
-    "timestep_spacing": "leading", "steps_offset": 0,
-}  # fmt: skip
+    "num_train_timesteps": 1000,
+    "beta_start": 0.0001,
+    "beta_end": 0.02,
+    "beta_schedule": "linear",
+    "trained_betas": None,
+    "rescale_betas_zero_snr": False,
+    "prediction_type": "epsilon",
+    "variance_type": "fixed_small",
+    "set_alpha_to_one": True,
+    "clip_sample": True,
+    "clip_sample_range": 1.0,
+    "thresholding": False,
+    "dynamic_thresholding_ratio": 0.995,
+    "sample_max_value": 1.0,
+    "timestep_spacing": "leading",
+    "steps_offset": 0,
+}
 
 
 def _supported(config: dict, key: str, allowed: tuple[str, ...], why: str) -> None:

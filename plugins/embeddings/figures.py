@@ -21,10 +21,15 @@ CHAR_PX, LINE_PX = 6.8, 15.0  # a 12 px label's box, estimated a little wide: pe
 PLOT_WIDTHS = (260, 420, 640)  # the plot area's width in a phone's column, a tablet's, a desktop's
 # where a scatter label can go, first choice first: Plotly's textposition -> (x, y) sign
 TEXT_SPOTS = {
-    "top center": (0, -1), "bottom center": (0, 1), "middle right": (1, 0),
-    "middle left": (-1, 0), "top right": (1, -1), "top left": (-1, -1),
-    "bottom right": (1, 1), "bottom left": (-1, 1),
-}  # fmt: skip
+    "top center": (0, -1),
+    "bottom center": (0, 1),
+    "middle right": (1, 0),
+    "middle left": (-1, 0),
+    "top right": (1, -1),
+    "top left": (-1, -1),
+    "bottom right": (1, 1),
+    "bottom left": (-1, 1),
+}
 
 
 def _box(x: float, y: float, size: tuple[float, float]) -> tuple[float, float, float, float]:
@@ -62,8 +67,9 @@ def _place(
                 inside = _shared(box, (0.0, 0.0, float(width), height))
                 cost += 4 * (size[0] * size[1] - inside)
                 cost += 4 * sum(_shared(box, other[n]) for other in placed)
-                cost += sum(_shared(box, _box(ox * width, oy, (2 * r, 2 * r)))
-                            for ox, oy, r in obstacles)  # fmt: skip
+                cost += sum(
+                    _shared(box, _box(ox * width, oy, (2 * r, 2 * r))) for ox, oy, r in obstacles
+                )
                 boxes.append(box)
             costs.append((cost, k, boxes))
         _, k, boxes = min(costs, key=lambda c: c[0])
@@ -98,9 +104,13 @@ def products(values: list[float], word: str, dot: float, largest: list[int]) -> 
     texts = [f"dim {i}" for i in shown]
     arrows = [(0, -30), (-40, -26), (40, -26), (0, -52), (-48, -48), (48, -48)]  # up, or down
     signs = [1 if values[i] >= 0 else -1 for i in shown]
-    anchors = [((i + 0.5) / len(values),
-                (y_range[1] - values[i]) / (y_range[1] - y_range[0]) * plot_height)
-               for i in shown]  # fmt: skip
+    anchors = [
+        (
+            (i + 0.5) / len(values),
+            (y_range[1] - values[i]) / (y_range[1] - y_range[0]) * plot_height,
+        )
+        for i in shown
+    ]
     picks = _place(
         anchors,
         [_label_size(t) for t in texts],
@@ -111,9 +121,15 @@ def products(values: list[float], word: str, dot: float, largest: list[int]) -> 
     for i, text, sign, k in zip(shown, texts, signs, picks, strict=True):
         ax, ay = arrows[k]
         fig.add_annotation(
-            x=i, y=values[i], text=text, showarrow=True, arrowhead=2, ax=ax, ay=ay * sign,
+            x=i,
+            y=values[i],
+            text=text,
+            showarrow=True,
+            arrowhead=2,
+            ax=ax,
+            ay=ay * sign,
             bgcolor="rgba(255, 255, 255, 0.8)",
-        )  # fmt: skip
+        )
     fig.update_layout(
         title=dict(text=f"q · {word} = Σ q<sub>i</sub> w<sub>i</sub> = {dot:.4f}", font_size=14),
         xaxis=dict(
@@ -159,10 +175,22 @@ def word_map(
         for start, end, color, width in arrows:
             (x0, y0), (x1, y1) = points[start], points[end]
             fig.add_annotation(
-                x=x1, y=y1, ax=x0, ay=y0, xref="x", yref="y", axref="x", ayref="y",
-                showarrow=True, arrowhead=2, arrowwidth=width,
-                arrowcolor=color, text="", standoff=6, startstandoff=6,
-            )  # fmt: skip
+                x=x1,
+                y=y1,
+                ax=x0,
+                ay=y0,
+                xref="x",
+                yref="y",
+                axref="x",
+                ayref="y",
+                showarrow=True,
+                arrowhead=2,
+                arrowwidth=width,
+                arrowcolor=color,
+                text="",
+                standoff=6,
+                startstandoff=6,
+            )
     ranges = []
     for values in ([x for x, _ in points.values()], [y for _, y in points.values()]):
         pad = 0.15 * (max(values) - min(values) or 1.0)  # room for the labels at the edges
@@ -174,15 +202,20 @@ def word_map(
     order = sorted(points, key=lambda w: list(style).index(kinds[w]))
     radius = {w: style[kinds[w]][1]["size"] / 2 / 0.8 + 1 for w in order}  # Plotly's text offset
     sizes = [_label_size(label[w]) for w in order]
-    spots = [sorted(TEXT_SPOTS, key=lambda s, w=w: not s.startswith(style[kinds[w]][2]))
-             for w in order]  # fmt: skip
-    anchors = [((points[w][0] - x_lo) / (x_hi - x_lo),
-                (y_hi - points[w][1]) / (y_hi - y_lo) * plot_height) for w in order]  # fmt: skip
+    spots = [
+        sorted(TEXT_SPOTS, key=lambda s, w=w: not s.startswith(style[kinds[w]][2])) for w in order
+    ]
+    anchors = [
+        ((points[w][0] - x_lo) / (x_hi - x_lo), (y_hi - points[w][1]) / (y_hi - y_lo) * plot_height)
+        for w in order
+    ]
     offsets = [
-        [(sx * (radius[w] + size[0] / 2), sy * (radius[w] + size[1] / 2))
-         for sx, sy in (TEXT_SPOTS[spot] for spot in options)]
+        [
+            (sx * (radius[w] + size[0] / 2), sy * (radius[w] + size[1] / 2))
+            for sx, sy in (TEXT_SPOTS[spot] for spot in options)
+        ]
         for w, size, options in zip(order, sizes, spots, strict=True)
-    ]  # fmt: skip
+    ]
     markers = [(fx, y, radius[w]) for w, (fx, y) in zip(order, anchors, strict=True)]
     picks = _place(anchors, sizes, offsets, plot_height, markers)
     position = {w: spots[n][k] for n, (w, k) in enumerate(zip(order, picks, strict=True))}

@@ -80,8 +80,15 @@ def events(context: Context) -> Events:
     """The tab's handlers, bound to ``context``."""
     workbench, analogy = (guard(context.bind(fn)) for fn in (views.workbench, views.analogy))
 
-    def on_analogy(expression, exclude_inputs, measure_label, normalise, map_text, method,
-                   progress=gr.Progress()):  # noqa: B008 (gradio's way) # fmt: skip
+    def on_analogy(
+        expression,
+        exclude_inputs,
+        measure_label,
+        normalise,
+        map_text,
+        method,
+        progress=gr.Progress(),  # noqa: B008 (gradio's way)
+    ):
         """Nearest words to an expression, the dot product with the best, and a 2-D map
         (the `embeddings_analogy` endpoint: Gradio names its parameters after these)."""
         controls = (expression, exclude_inputs, measure_label, normalise, map_text, method)
@@ -212,21 +219,33 @@ def build(context: Context) -> gr.Blocks:
             **shared,
         )
         state = {
-            "expr": (expression, views.check_expression), "exclude": exclude, "measure": measure,
-            "normalise": normalise, "map": (map_words, views.check_map_words), "method": method,
+            "expr": (expression, views.check_expression),
+            "exclude": exclude,
+            "measure": measure,
+            "normalise": normalise,
+            "map": (map_words, views.check_map_words),
+            "method": method,
             "sentences": (sentence_box, lambda text: views.check_lines(text, "sentences", 2)),
             "query": (query, lambda text: views.check_sentence(text, "query")),
-            "docs": (documents, lambda text: views.check_lines(text, "documents", 1)), "k": k,
+            "docs": (documents, lambda text: views.check_lines(text, "documents", 1)),
+            "k": k,
             "word": (word, views.check_word),
             "first": (first, lambda text: views.check_sentence(text, "first sentence")),
             "second": (second, lambda text: views.check_sentence(text, "second one")),
-        }  # fmt: skip
+        }
         gr.on(
-            [expression.submit, map_words.submit, apply.click, exclude.input, measure.input,
-             normalise.input, method.input],
+            [
+                expression.submit,
+                map_words.submit,
+                apply.click,
+                exclude.input,
+                measure.input,
+                normalise.input,
+                method.input,
+            ],
             **run,
             api_visibility="private",
-        )  # fmt: skip
+        )
         sections = [
             (on.sentences, ("sentences", "measure", "normalise"), [heat, pair_text],
              [compare.click, measure.input, normalise.input], "embeddings_sentences"),
@@ -238,13 +257,16 @@ def build(context: Context) -> gr.Blocks:
         on_load = []  # once a link has set the controls: the workbench, then each section
         for fn, keys, outputs, triggers, api_name in sections:
             inputs = [_control(state[key]) for key in keys]
-            on_load.append(dict(fn=fn, inputs=inputs, outputs=outputs, **shared,
-                                api_visibility="private"))  # fmt: skip
+            on_load.append(
+                dict(fn=fn, inputs=inputs, outputs=outputs, **shared, api_visibility="private")
+            )
             gr.on(triggers, fn, inputs, outputs, api_name=api_name, **shared)
-        share.link(tab, "embeddings", state, load=dict(**run, api_name="embeddings_analogy"),
-                   also=on_load)  # fmt: skip
-        share.export("embeddings", on.export, workbench, state,
-                     api_name="embeddings_export", **shared)  # fmt: skip
+        share.link(
+            tab, "embeddings", state, load=dict(**run, api_name="embeddings_analogy"), also=on_load
+        )
+        share.export(
+            "embeddings", on.export, workbench, state, api_name="embeddings_export", **shared
+        )
         with gr.Accordion("The code behind this tab: plugins/embeddings/embeddings.py", open=False):
             gr.Code(MATH_SOURCE.read_text(), language="python", interactive=False)
     return tab

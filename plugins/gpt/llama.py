@@ -78,9 +78,14 @@ class Block:
 def _block(layer) -> Block:
     attn, mlp = layer.self_attn, layer.mlp
     linears = (
-        attn.q_proj, attn.k_proj, attn.v_proj, attn.o_proj,
-        mlp.gate_proj, mlp.up_proj, mlp.down_proj,
-    )  # fmt: skip
+        attn.q_proj,
+        attn.k_proj,
+        attn.v_proj,
+        attn.o_proj,
+        mlp.gate_proj,
+        mlp.up_proj,
+        mlp.down_proj,
+    )
     return Block(
         attn_norm=layer.input_layernorm.weight,
         wq=attn.q_proj.weight,

@@ -94,8 +94,20 @@ def events(context: Context) -> Events:
         guard(context.bind(fn))
         for fn in (views.histogram, views.cache_timing, views.compare, views.export)
     )
-    return Events(start, open_link, run, step, view, select, rewind, choose, draws,
-                  cache_timing, compare, export)  # fmt: skip
+    return Events(
+        start,
+        open_link,
+        run,
+        step,
+        view,
+        select,
+        rewind,
+        choose,
+        draws,
+        cache_timing,
+        compare,
+        export,
+    )
 
 
 # -- layout ---------------------------------------------------------------------------------

@@ -54,9 +54,10 @@ def budgets(model: nn.Module, targets: list[str], rank: int) -> list[Budget]:
     return [
         Budget("full fine-tune", total, total * FP32, total * FP32, total * ADAM),
         Budget("LoRA", adapter, (total + adapter) * FP32, adapter * FP32, adapter * ADAM),
-        Budget("QLoRA (NF4 base)", adapter, nf4_bytes + adapter * FP32, adapter * FP32,
-               adapter * ADAM),
-    ]  # fmt: skip
+        Budget(
+            "QLoRA (NF4 base)", adapter, nf4_bytes + adapter * FP32, adapter * FP32, adapter * ADAM
+        ),
+    ]
 
 
 def _bytes(tensors) -> int:

@@ -73,10 +73,13 @@ def generate(context: Context, run, prompt, seed) -> Continuations:
 
 def layer_names(run: Run) -> list[str]:
     return sorted(
-        {k.removeprefix(lora.PREFIX).removesuffix(".lora_A.weight") for k in run.tensors
-         if k.endswith(".lora_A.weight")},
+        {
+            k.removeprefix(lora.PREFIX).removesuffix(".lora_A.weight")
+            for k in run.tensors
+            if k.endswith(".lora_A.weight")
+        },
         key=_layer_order,
-    )  # fmt: skip
+    )
 
 
 def _layer_order(name: str) -> tuple[int, int, str]:

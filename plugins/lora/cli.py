@@ -29,9 +29,13 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--rank", type=int, default=d.rank, help="r, 1-64")
     p.add_argument("--alpha", type=float, default=d.alpha, help="the update is scaled by α/r")
     p.add_argument("--dropout", type=float, default=d.dropout)
-    p.add_argument("--targets", default="", help="the model's linear layers to adapt, like "
-                   "q_proj,v_proj (Llama) or c_attn,c_proj,c_fc (GPT-2); default: peft's usual "
-                   "ones for the model's type")  # fmt: skip
+    p.add_argument(
+        "--targets",
+        default="",
+        help="the model's linear layers to adapt, like "
+        "q_proj,v_proj (Llama) or c_attn,c_proj,c_fc (GPT-2); default: peft's usual "
+        "ones for the model's type",
+    )
     p.add_argument("--steps", type=int, default=d.steps, help=f"at most {MAX_STEPS}")
     p.add_argument("--lr", type=float, default=d.lr)
     p.add_argument("--seed", type=int, default=d.seed)
@@ -52,17 +56,26 @@ def main(context: Context, argv: list[str] | None = None) -> int:
         f"--steps must be 1-{MAX_STEPS}" if not 1 <= args.steps <= MAX_STEPS else "",
         "--lr must be in (0, 1]" if not 0 < args.lr <= 1 else "",
         f"--data {args.data} is not a file" if not args.data.is_file() else "",
-    ]  # fmt: skip
+    ]
     if args.data.is_file() and args.data.stat().st_size > MAX_DATA_BYTES:
         problems.append(f"--data is over {MAX_DATA_BYTES // 10**6} MB")
     if any(problems):
         print("playground lora-train: " + "; ".join(p for p in problems if p), file=sys.stderr)
         return 2
     cfg = TrainConfig(
-        model_id=args.model, rank=args.rank, alpha=args.alpha, dropout=args.dropout,
-        targets=targets, steps=args.steps, lr=args.lr, seed=args.seed, batch=args.batch,
-        block=args.block, qlora=args.qlora, max_seconds=args.max_seconds,
-    )  # fmt: skip
+        model_id=args.model,
+        rank=args.rank,
+        alpha=args.alpha,
+        dropout=args.dropout,
+        targets=targets,
+        steps=args.steps,
+        lr=args.lr,
+        seed=args.seed,
+        batch=args.batch,
+        block=args.block,
+        qlora=args.qlora,
+        max_seconds=args.max_seconds,
+    )
     return run(context, cfg, args.data.read_text(encoding="utf-8"), args.out)
 
 
@@ -78,26 +91,38 @@ def run(context: Context, cfg: TrainConfig, text: str, out: Path) -> int:
     targets = cfg.targets or usual_targets(lm.model)
     names = lora.target_names(lm.model)
     if not targets or set(targets) - set(names):
-        print(f"playground lora-train: --targets must be among {','.join(names)} for "
-              f"{cfg.model_id}", file=sys.stderr)  # fmt: skip
+        print(
+            f"playground lora-train: --targets must be among {','.join(names)} for {cfg.model_id}",
+            file=sys.stderr,
+        )
         return 2
     if cfg.qlora and lora.fan_in_fan_out(lm.model, targets):
-        print(f"playground lora-train: --qlora quantizes nn.Linear layers; {cfg.model_id}'s "
-              "are transformers' Conv1D: run it without --qlora", file=sys.stderr)  # fmt: skip
+        print(
+            f"playground lora-train: --qlora quantizes nn.Linear layers; {cfg.model_id}'s "
+            "are transformers' Conv1D: run it without --qlora",
+            file=sys.stderr,
+        )
         return 2
     cfg = replace(cfg, targets=targets)
     data = train.windows(lm.tokenizer, text, cfg.block)
     if len(data) < 2 * cfg.batch:
         need = f"at least {2 * cfg.batch} are needed"
-        print(f"playground lora-train: {len(data)} windows of {cfg.block} tokens; {need}",
-              file=sys.stderr)  # fmt: skip
+        print(
+            f"playground lora-train: {len(data)} windows of {cfg.block} tokens; {need}",
+            file=sys.stderr,
+        )
         return 2
     for p in train.train(lm.model, data, cfg, report_every=max(1, cfg.steps // 20)):
-        print(f"step {p.step}/{cfg.steps} loss {p.losses[-1]:.4f} {p.tokens_per_s:,.0f} tok/s",
-              flush=True)  # fmt: skip
+        print(
+            f"step {p.step}/{cfg.steps} loss {p.losses[-1]:.4f} {p.tokens_per_s:,.0f} tok/s",
+            flush=True,
+        )
     if p.stopped_early:  # a partial run is saved too, saying so
-        print(f"stopped at step {p.step} of {cfg.steps}: the {cfg.max_seconds:g} s limit "
-              "(--max-seconds) was reached", flush=True)  # fmt: skip
+        print(
+            f"stopped at step {p.step} of {cfg.steps}: the {cfg.max_seconds:g} s limit "
+            "(--max-seconds) was reached",
+            flush=True,
+        )
     before, after = p.held_out
     print(f"held-out loss {before:.4f} -> {after:.4f} in {p.seconds:.1f} s ({p.backend})")
     model = p.model

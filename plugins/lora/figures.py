@@ -15,16 +15,25 @@ LAYOUT = dict(**plots.STYLE, margin=dict(l=60, r=20, t=40, b=50), height=320)
 def loss_curve(losses: list[float], steps: int, baseline: float | None = None) -> go.Figure:
     x = list(range(1, len(losses) + 1))
     window = max(1, len(losses) // 20)
-    smooth = [sum(losses[max(0, i - window) : i + 1]) / len(losses[max(0, i - window) : i + 1])
-              for i in range(len(losses))]  # fmt: skip
+    smooth = [
+        sum(losses[max(0, i - window) : i + 1]) / len(losses[max(0, i - window) : i + 1])
+        for i in range(len(losses))
+    ]
     traces = [
         go.Scatter(x=x, y=losses, mode="lines", name="loss per step", line=dict(color=GREY)),
         go.Scatter(x=x, y=smooth, mode="lines", name="smoothed", line=dict(color=BLUE, width=3)),
     ]
     if baseline is not None:
         line = dict(color=ORANGE, dash="dot")
-        traces.append(go.Scatter(x=[1, steps], y=[baseline, baseline], mode="lines",
-                                 name="held-out loss before", line=line))  # fmt: skip
+        traces.append(
+            go.Scatter(
+                x=[1, steps],
+                y=[baseline, baseline],
+                mode="lines",
+                name="held-out loss before",
+                line=line,
+            )
+        )
     fig = go.Figure(traces)
     fig.update_layout(
         **LAYOUT,
@@ -38,9 +47,11 @@ def loss_curve(losses: list[float], steps: int, baseline: float | None = None) -
 
 def delta_w(delta, singular: list[float], rank: int, name: str) -> go.Figure:
     fig = make_subplots(
-        rows=1, cols=2, column_widths=[0.62, 0.38],
+        rows=1,
+        cols=2,
+        column_widths=[0.62, 0.38],
         subplot_titles=(f"ΔW = (α/r)·B·A of {name}", "singular values of ΔW"),
-    )  # fmt: skip
+    )
     fig.add_trace(
         go.Heatmap(z=delta, colorscale="RdBu", zmid=0, colorbar=dict(x=0.56, len=0.9)), 1, 1
     )

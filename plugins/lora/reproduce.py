@@ -106,15 +106,22 @@ def numbers(cfg: Any, model: Any) -> dict[str, Any]:
 
 def snippet(cfg: Any, model: Any) -> str:
     return SNIPPET.format(
-        path=str(model.config._name_or_path), model_id=cfg.model_id, rank=cfg.rank,
-        alpha=cfg.alpha, dropout=cfg.dropout, targets=list(cfg.targets), seed=cfg.seed,
-    )  # fmt: skip
+        path=str(model.config._name_or_path),
+        model_id=cfg.model_id,
+        rank=cfg.rank,
+        alpha=cfg.alpha,
+        dropout=cfg.dropout,
+        targets=list(cfg.targets),
+        seed=cfg.seed,
+    )
 
 
 def tables(numbers: dict[str, Any], run: Any = None) -> dict[str, tuple[list[str], list[list]]]:
     """The memory table as CSV, and a finished run's loss per step (what it already holds)."""
-    memory = [[method, *(numbers[f"{key}_{part}_mib"] for part in PARTS)]
-              for method, key in METHODS.items()]  # fmt: skip
+    memory = [
+        [method, *(numbers[f"{key}_{part}_mib"] for part in PARTS)]
+        for method, key in METHODS.items()
+    ]
     out = {"memory-mib": (["method", *PARTS], memory)}
     if run is not None and run.losses:
         out["run-loss"] = (["step", "loss"], [[i + 1, x] for i, x in enumerate(run.losses)])

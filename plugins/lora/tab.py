@@ -74,16 +74,31 @@ def events(context: Context) -> Events:
     """The tab's handlers, bound to ``context``."""
     plan, generate, merge, load, transfer, export = (
         guard(context.bind(f))
-        for f in (views.plan, adapter.generate, adapter.merge, adapter.load_adapter,
-                  views.transfer, views.export)
-    )  # fmt: skip
+        for f in (
+            views.plan,
+            adapter.generate,
+            adapter.merge,
+            adapter.load_adapter,
+            views.transfer,
+            views.export,
+        )
+    )
     train, trained = guard(context.bind(views.train)), guard(context.bind(adapter.trained))
 
     # Gradio hands a progress bar only to a handler that names gr.Progress() in its own signature.
     def training(qlora: bool):
         def run(
-            text, model, rank, alpha, dropout, targets, steps, lr, seed, progress=gr.Progress()  # noqa: B008
-        ):  # fmt: skip
+            text,
+            model,
+            rank,
+            alpha,
+            dropout,
+            targets,
+            steps,
+            lr,
+            seed,
+            progress=gr.Progress(),  # noqa: B008
+        ):
             """Train live: the loss curve and a summary after every few steps, until done or
             Stop."""
             yield from train(
@@ -101,9 +116,17 @@ def events(context: Context) -> Events:
         names, *rest = shown
         return gr.Dropdown(choices=names, value=names[0]), *rest
 
-    return Events(plan=plan, train=training(False), qlora=training(True), trained=on_trained,
-                  generate=generate, merge=merge, load=load, transfer=transfer,
-                  export=export)  # fmt: skip
+    return Events(
+        plan=plan,
+        train=training(False),
+        qlora=training(True),
+        trained=on_trained,
+        generate=generate,
+        merge=merge,
+        load=load,
+        transfer=transfer,
+        export=export,
+    )
 
 
 def _slider(low, high, value, step, label, **kw):
@@ -119,16 +142,21 @@ def build(context: Context) -> gr.Blocks:
             with gr.Column(scale=1, min_width=300):
                 preset = gr.Dropdown([*STYLES, OWN_TEXT], value=DEFAULT_PRESET, label="Style")
                 model = gr.Dropdown(
-                    views.model_choices(context), value=views.DEFAULT_MODEL, label="Model",
+                    views.model_choices(context),
+                    value=views.DEFAULT_MODEL,
+                    label="Model",
                     info="hub models need the local cache",
-                )  # fmt: skip
+                )
                 rank = _slider(MIN_RANK, MAX_RANK, 8, 1, "Rank r", elem_id="lora-rank")
                 alpha = _slider(0.5, MAX_ALPHA, 16, 0.5, "α (the update is scaled by α / r)")
                 dropout = _slider(0, MAX_DROPOUT, 0, 0.05, "Dropout on the adapter's input")
                 targets = gr.CheckboxGroup(
-                    list(TARGETS), value=list(TARGETS), label="Target modules",
-                    info="q, k, v, o: attention · gate, up, down: the MLP", elem_id="lora-targets",
-                )  # fmt: skip
+                    list(TARGETS),
+                    value=list(TARGETS),
+                    label="Target modules",
+                    info="q, k, v, o: attention · gate, up, down: the MLP",
+                    elem_id="lora-targets",
+                )
                 steps = _slider(
                     MIN_STEPS, MAX_STEPS, DEFAULT_STEPS, 10, "Steps", elem_id="lora-steps"
                 )
@@ -137,18 +165,22 @@ def build(context: Context) -> gr.Blocks:
             with gr.Column(scale=2):
                 plan_md = gr.Markdown(elem_id="lora-plan")
                 plan_table = gr.Dataframe(
-                    headers=["method", "trainable", "weights", "gradients", "AdamW state",
-                             "total"],
+                    headers=["method", "trainable", "weights", "gradients", "AdamW state", "total"],
                     label="Memory to fine-tune, computed from the shapes",
-                    interactive=False, elem_id="lora-memory",
-                )  # fmt: skip
+                    interactive=False,
+                    elem_id="lora-memory",
+                )
                 # plain: Gradio's shell colours are Nord's, made for a dark page (1.6:1 here)
                 cmd = gr.Code(label="The same run, headless", language=None, elem_id="lora-cmd")
         text = gr.Textbox(
-            style_text(DEFAULT_PRESET), label="Text in the style to learn", lines=4, max_lines=8,
-            max_length=MAX_TEXT_BYTES, elem_id="lora-text",
+            style_text(DEFAULT_PRESET),
+            label="Text in the style to learn",
+            lines=4,
+            max_lines=8,
+            max_length=MAX_TEXT_BYTES,
+            elem_id="lora-text",
             info="a preset, or paste a few hundred lines of your own (at most 200 kB)",
-        )  # fmt: skip
+        )
         with gr.Row():
             train_btn = gr.Button("Train", variant="primary", elem_id="lora-train")
             stop_btn = gr.Button("Stop", variant="stop", elem_id="lora-stop")
@@ -156,9 +188,14 @@ def build(context: Context) -> gr.Blocks:
         loss_plot = gr.Plot(label="Training loss", elem_id="lora-loss")
         with gr.Row():
             prompt = gr.Textbox(
-                PROMPTS[DEFAULT_PRESET], label="Prompt", lines=1, max_lines=2, scale=3,
-                max_length=MAX_PROMPT_CHARS, elem_id="lora-prompt",
-            )  # fmt: skip
+                PROMPTS[DEFAULT_PRESET],
+                label="Prompt",
+                lines=1,
+                max_lines=2,
+                scale=3,
+                max_length=MAX_PROMPT_CHARS,
+                elem_id="lora-prompt",
+            )
             gen_btn = gr.Button("Generate before / after", scale=1)
         with gr.Row():
             before = gr.Textbox(label="Before (the base model)", lines=3, elem_id="lora-before")
@@ -182,9 +219,11 @@ def build(context: Context) -> gr.Blocks:
                 save_btn = gr.Button("Save adapter", elem_id="lora-save")
                 saved = gr.File(label="Download", elem_id="lora-saved")
             upload = gr.File(
-                label="Load an adapter (.zip, or .safetensors + .json)", file_count="multiple",
-                file_types=[".zip", ".safetensors", ".json"], elem_id="lora-upload",
-            )  # fmt: skip
+                label="Load an adapter (.zip, or .safetensors + .json)",
+                file_count="multiple",
+                file_types=[".zip", ".safetensors", ".json"],
+                elem_id="lora-upload",
+            )
             load_md = gr.Markdown(elem_id="lora-load-md")
         with gr.Tab("QLoRA: the base in NF4"):
             gr.Markdown(
@@ -196,10 +235,10 @@ def build(context: Context) -> gr.Blocks:
             qlora_md = gr.Markdown(elem_id="lora-qlora-md")
             qlora_plot = gr.Plot(label="Training loss on the NF4 base")
             qlora_table = gr.Dataframe(
-                headers=["run", "last loss", "held-out loss", "weights held", "total held",
-                         "time"],
-                interactive=False, elem_id="lora-qlora-table",
-            )  # fmt: skip
+                headers=["run", "last loss", "held-out loss", "weights held", "total held", "time"],
+                interactive=False,
+                elem_id="lora-qlora-table",
+            )
         with gr.Tab("Transfer learning"):
             gr.Markdown(
                 "A new 4-topic classifier: a linear head on **frozen MiniLM** features, the same "
@@ -210,8 +249,9 @@ def build(context: Context) -> gr.Blocks:
                 transfer_btn = gr.Button("Compare", elem_id="lora-transfer", scale=1)
             transfer_table = gr.Dataframe(
                 headers=["method", "test accuracy", "training time", "trainable parameters"],
-                interactive=False, elem_id="lora-transfer-table",
-            )  # fmt: skip
+                interactive=False,
+                elem_id="lora-transfer-table",
+            )
             transfer_md = gr.Markdown(elem_id="lora-transfer-md")
 
         with gr.Accordion("The code behind this tab: plugins/lora/lora.py", open=False):
@@ -221,29 +261,46 @@ def build(context: Context) -> gr.Blocks:
         heavy = dict(concurrency_id=CONCURRENCY)
         settings = [model, rank, alpha, dropout, targets, steps, lr, seed]
         plan_run = dict(fn=on.plan, inputs=settings, outputs=[plan_md, plan_table, cmd], **heavy)
-        state = {"preset": preset, "model": model, "rank": rank, "alpha": alpha,
-                 "dropout": dropout, "targets": targets, "steps": steps, "lr": lr,
-                 "seed": seed}  # fmt: skip
+        state = {
+            "preset": preset,
+            "model": model,
+            "rank": rank,
+            "alpha": alpha,
+            "dropout": dropout,
+            "targets": targets,
+            "steps": steps,
+            "lr": lr,
+            "seed": seed,
+        }
         share.link(tab, "lora", state, load=dict(**plan_run, api_name="lora_plan"))
         # Compare only what changes the plan: steps, learning rate and seed do not
         planned = {k: state[k] for k in ("model", "rank", "alpha", "dropout", "targets")}
-        share.export("lora", on.export, [*settings, run_state], planned, api_name="lora_export",
-                     **heavy)  # fmt: skip
+        share.export(
+            "lora", on.export, [*settings, run_state], planned, api_name="lora_export", **heavy
+        )
         for control in (rank, alpha, dropout, steps):
             control.change(**plan_run, trigger_mode="always_last", api_visibility="private")
-        gr.on([model.input, targets.input, lr.submit, seed.submit], **plan_run,
-              api_visibility="private")  # fmt: skip
+        gr.on(
+            [model.input, targets.input, lr.submit, seed.submit],
+            **plan_run,
+            api_visibility="private",
+        )
         preset.input(on_preset, preset, [text, prompt], api_visibility="private")
 
         after_train = dict(
-            fn=on.trained, inputs=[run_state, prompt, seed],
-            outputs=[layer, delta_plot, delta_md, before, after], api_visibility="private",
+            fn=on.trained,
+            inputs=[run_state, prompt, seed],
+            outputs=[layer, delta_plot, delta_md, before, after],
+            api_visibility="private",
             **heavy,
-        )  # fmt: skip
+        )
         training = train_btn.click(
-            on.train, [text, *settings], [loss_plot, train_md, run_state], api_name="lora_train",
+            on.train,
+            [text, *settings],
+            [loss_plot, train_md, run_state],
+            api_name="lora_train",
             **heavy,
-        ).then(**after_train)  # fmt: skip
+        ).then(**after_train)
         qtraining = qlora_btn.click(
             on.qlora,
             [text, *settings],
@@ -256,8 +313,9 @@ def build(context: Context) -> gr.Blocks:
 
         gen = dict(fn=on.generate, inputs=[run_state, prompt, seed], outputs=[before, after])
         gr.on([gen_btn.click, prompt.submit], **gen, api_name="lora_generate", **heavy)
-        layer.input(on_inspect, [run_state, layer], [delta_plot, delta_md], api_name="lora_inspect",
-                    **heavy)  # fmt: skip
+        layer.input(
+            on_inspect, [run_state, layer], [delta_plot, delta_md], api_name="lora_inspect", **heavy
+        )
         merge_btn.click(on.merge, [run_state, prompt], merge_md, api_name="lora_merge", **heavy)
         save_btn.click(on_save, run_state, saved, api_name="lora_save", **heavy)
         upload.upload(

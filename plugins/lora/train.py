@@ -80,13 +80,20 @@ def _bnb_quantize(model: nn.Module) -> None:
     for name, module in list(model.named_modules()):
         if type(module) is nn.Linear and not name.endswith("lm_head"):
             q = bnb.nn.Linear4bit(
-                module.in_features, module.out_features, bias=module.bias is not None,
-                compute_dtype=torch.float32, quant_type="nf4", compress_statistics=False,
-            )  # fmt: skip
+                module.in_features,
+                module.out_features,
+                bias=module.bias is not None,
+                compute_dtype=torch.float32,
+                quant_type="nf4",
+                compress_statistics=False,
+            )
             q.weight = bnb.nn.Params4bit(
-                module.weight.data.clone(), requires_grad=False, quant_type="nf4",
-                compress_statistics=False, blocksize=nf4.BLOCK,
-            )  # fmt: skip
+                module.weight.data.clone(),
+                requires_grad=False,
+                quant_type="nf4",
+                compress_statistics=False,
+                blocksize=nf4.BLOCK,
+            )
             # On CPUs with AVX512-BF16, bitsandbytes repacks the weight for a fused bf16 kernel
             # at the first eval-mode forward (our held-out loss) and then uses it in training
             # too; that kernel has no backward, so the gradient never flows through the frozen
@@ -112,10 +119,13 @@ def lora_model(base: nn.Module, cfg: TrainConfig) -> tuple[nn.Module, str]:
         if cfg.qlora:
             _bnb_quantize(model)
         config = LoraConfig(
-            r=cfg.rank, lora_alpha=cfg.alpha, lora_dropout=cfg.dropout,
-            target_modules=list(cfg.targets), task_type="CAUSAL_LM",
+            r=cfg.rank,
+            lora_alpha=cfg.alpha,
+            lora_dropout=cfg.dropout,
+            target_modules=list(cfg.targets),
+            task_type="CAUSAL_LM",
             fan_in_fan_out=lora.fan_in_fan_out(model, cfg.targets),  # GPT-2: else peft warns
-        )  # fmt: skip
+        )
         peft_model = get_peft_model(model, config)
     return peft_model, "bitsandbytes NF4 + peft" if cfg.qlora else "peft"
 
@@ -156,9 +166,12 @@ def train(
     before = mean_loss(model, held_set.to(device)) if len(held_set) else math.nan
     gen = torch.Generator().manual_seed(cfg.seed)
     loader = torch.utils.data.DataLoader(
-        train_set, batch_size=min(cfg.batch, len(train_set)), shuffle=True, generator=gen,
+        train_set,
+        batch_size=min(cfg.batch, len(train_set)),
+        shuffle=True,
+        generator=gen,
         drop_last=True,
-    )  # fmt: skip
+    )
     params = [p for p in model.parameters() if p.requires_grad]
     optimizer = torch.optim.AdamW(params, lr=cfg.lr, weight_decay=0.0)
     model, opt, loader = accelerator.prepare(model, optimizer, loader)
@@ -194,9 +207,17 @@ def train(
     after = mean_loss(model, held_set.to(device)) if len(held_set) else math.nan
     model.eval()
     yield Progress(
-        step, losses, seconds, seen / max(seconds, 1e-9), stopped_early=step < cfg.steps,
-        done=True, held_out=(before, after), memory=memory, model=model, backend=backend,
-    )  # fmt: skip
+        step,
+        losses,
+        seconds,
+        seen / max(seconds, 1e-9),
+        stopped_early=step < cfg.steps,
+        done=True,
+        held_out=(before, after),
+        memory=memory,
+        model=model,
+        backend=backend,
+    )
 
 
 @torch.no_grad()

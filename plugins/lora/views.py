@@ -208,8 +208,17 @@ def plan(context: Context, model_id, rank, alpha, dropout, targets, steps, lr, s
         f"Memory to fine-tune (float32, AdamW): full **{_mib(full.total)}**, LoRA "
         f"**{_mib(plain.total)}**, QLoRA **{_mib(rows[2].total)}**."
     )
-    table = [[b.method, f"{b.trainable:,}", _mib(b.weights), _mib(b.gradients),
-              _mib(b.optimizer), _mib(b.total)] for b in rows]  # fmt: skip
+    table = [
+        [
+            b.method,
+            f"{b.trainable:,}",
+            _mib(b.weights),
+            _mib(b.gradients),
+            _mib(b.optimizer),
+            _mib(b.total),
+        ]
+        for b in rows
+    ]
     cmd = (
         f"# settings on screen, headless on any registry model\n{command(cfg)}\n"
         f"# on several GPUs, the same loop through accelerate\n"
@@ -251,9 +260,19 @@ class Training(Result):
 
 
 def train(
-    context: Context, text, model_id, rank, alpha, dropout, targets, steps, lr, seed, qlora=False,
+    context: Context,
+    text,
+    model_id,
+    rank,
+    alpha,
+    dropout,
+    targets,
+    steps,
+    lr,
+    seed,
+    qlora=False,
     progress=None,
-) -> Iterator[Training]:  # fmt: skip
+) -> Iterator[Training]:
     """The run so far after every few steps; the last is the finished run. ``progress(fraction,
     desc=...)`` hears of each one."""
     cfg = check_config(context, model_id, rank, alpha, dropout, targets, steps, lr, seed)
@@ -291,10 +310,16 @@ def compare_qlora(plain: Any, quant: Any) -> list[list[str]]:
     for run in (plain, quant):
         if isinstance(run, Run) and run.held_out is not None and run.memory is not None:
             m = run.memory
-            rows.append([
-                run.backend, f"{run.losses[-1]:.3f}", f"{run.held_out[1]:.3f}",
-                _mib(m.weights), _mib(m.total), f"{run.seconds:.1f} s",
-            ])  # fmt: skip
+            rows.append(
+                [
+                    run.backend,
+                    f"{run.losses[-1]:.3f}",
+                    f"{run.held_out[1]:.3f}",
+                    _mib(m.weights),
+                    _mib(m.total),
+                    f"{run.seconds:.1f} s",
+                ]
+            )
     return rows
 
 
@@ -313,8 +338,9 @@ def transfer(context: Context, seed) -> Transfer:
     encoder = load_encoder(context)
     results = transfer_learning.compare(encoder, seed)
     train_set, test_set = data.labelled_set()
-    rows = [[r.method, f"{r.accuracy:.1%}", f"{r.seconds:.1f} s", f"{r.trainable:,}"]
-            for r in results]  # fmt: skip
+    rows = [
+        [r.method, f"{r.accuracy:.1%}", f"{r.seconds:.1f} s", f"{r.trainable:,}"] for r in results
+    ]
     md = (
         f"{len(train_set)} training and {len(test_set)} test sentences, {len(data.TOPICS)} topics "
         f"({', '.join(data.TOPICS)}); the test sentences use words no training sentence has. "

@@ -26,8 +26,10 @@ def queen_expert(context: Context) -> Answer:
     j = c.tokens.index(TOKEN)
     p = c.layers[0].logits.softmax(-1)[j]
     top = p.topk(c.top_k)
-    listed = ", ".join(f"expert {e} (p = {v:.3f})" for e, v in
-                       zip(top.indices.tolist(), top.values.tolist(), strict=True))  # fmt: skip
+    listed = ", ".join(
+        f"expert {e} (p = {v:.3f})"
+        for e, v in zip(top.indices.tolist(), top.values.tolist(), strict=True)
+    )
     return Answer(
         f"expert {int(p.argmax())}",
         f"Layer 0's router scores `{TOKEN}` (position {j}) against all {p.numel()} experts; "

@@ -235,14 +235,12 @@ def lab_load(wanted: list[int], load: list[int], capacity: int | None) -> go.Fig
     if capacity is not None:
         fig.add_hline(y=capacity, line_dash="dash", line_color=DROPPED)
     fig.add_scatter(  # legend entries for the two lines
-        x=[None], y=[None], mode="lines", name="even share",
-        line=dict(dash="dot", color=INK),
-    )  # fmt: skip
+        x=[None], y=[None], mode="lines", name="even share", line=dict(dash="dot", color=INK)
+    )
     if capacity is not None:
         fig.add_scatter(
-            x=[None], y=[None], mode="lines", name="capacity",
-            line=dict(dash="dash", color=DROPPED),
-        )  # fmt: skip
+            x=[None], y=[None], mode="lines", name="capacity", line=dict(dash="dash", color=DROPPED)
+        )
     _axes(fig)
     fig.update_xaxes(title_text="expert", dtick=1 if len(load) <= 16 else None)
     fig.update_yaxes(title_text="tokens")

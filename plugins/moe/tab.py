@@ -121,11 +121,18 @@ def build(context: Context) -> gr.Blocks:
                 new_tokens = _slider(1, MAX_NEW_TOKENS, 24, 1, "New tokens", scale=1)
                 compare_btn = gr.Button("Compare", variant="primary", scale=0)
             table = gr.Dataframe(
-                headers=["model", "FFN", "parameters", "active per token", "FLOPs per token",
-                         "held-out perplexity", "next-token entropy (nats)"],
+                headers=[
+                    "model",
+                    "FFN",
+                    "parameters",
+                    "active per token",
+                    "FLOPs per token",
+                    "held-out perplexity",
+                    "next-token entropy (nats)",
+                ],
                 interactive=False,
                 elem_id="moe-compare",
-            )  # fmt: skip
+            )
             compare_md = gr.Markdown(elem_id="moe-compare-md")
 
         with gr.Tab("Routing lab"):
@@ -141,10 +148,14 @@ def build(context: Context) -> gr.Blocks:
                     experts = _slider(MIN_EXPERTS, MAX_EXPERTS, 8, 1, "Experts E")
                     top_k = _slider(MIN_K, MAX_K, 2, 1, "k (experts per token)")
                     capacity = _slider(
-                        0.25, MAX_CAPACITY, 1.0, 0.05, "Capacity factor",
+                        0.25,
+                        MAX_CAPACITY,
+                        1.0,
+                        0.05,
+                        "Capacity factor",
                         info="C = ⌈factor · T · k / E⌉; 1.0 is an exactly even share",
                         elem_id="moe-capacity",
-                    )  # fmt: skip
+                    )
                     noise = _slider(0, MAX_NOISE, 0, 0.05, "Router noise σ")
                     seed = gr.Number(0, label="Seed")
                 with gr.Column(scale=2):
@@ -181,11 +192,22 @@ def build(context: Context) -> gr.Blocks:
             )
 
         state = {
-            "text": (text, views.check_text), "prompt": prompt, "new": new_tokens,
-            "shape": shape, "tokens": tokens, "experts": experts, "k": top_k,
-            "capacity": capacity, "noise": noise, "seed": seed, "train_experts": t_experts,
-            "train_k": t_k, "steps": t_steps, "aux": t_aux, "train_seed": t_seed,
-        }  # fmt: skip
+            "text": (text, views.check_text),
+            "prompt": prompt,
+            "new": new_tokens,
+            "shape": shape,
+            "tokens": tokens,
+            "experts": experts,
+            "k": top_k,
+            "capacity": capacity,
+            "noise": noise,
+            "seed": seed,
+            "train_experts": t_experts,
+            "train_k": t_k,
+            "steps": t_steps,
+            "aux": t_aux,
+            "train_seed": t_seed,
+        }
         heavy = dict(concurrency_id=CONCURRENCY, show_progress="minimal")
         route_run = dict(
             fn=on.route, inputs=[text], outputs=[status, maps, loads, verdict], **heavy

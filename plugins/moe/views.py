@@ -200,13 +200,22 @@ def compare(context: Context, prompt: str, new_tokens: Any) -> Compared:
         cfg = lm.model.config
         experts = getattr(cfg, "num_local_experts", 1)
         k = getattr(cfg, "num_experts_per_tok", 1)
-        ffn = f"{experts} experts × {cfg.intermediate_size}, top-{k}" if experts > 1 else (
-            f"1 FFN × {cfg.intermediate_size}"
-        )  # fmt: skip
+        ffn = (
+            f"{experts} experts × {cfg.intermediate_size}, top-{k}"
+            if experts > 1
+            else f"1 FFN × {cfg.intermediate_size}"
+        )
         rows.append(
-            [model_id, ffn, f"{total:,}", f"{active:,}", f"{flops / 1e6:.2f} M",
-             f"{ev['perplexity']:.3f}", f"{ev['entropy_nats']:.3f}"]
-        )  # fmt: skip
+            [
+                model_id,
+                ffn,
+                f"{total:,}",
+                f"{active:,}",
+                f"{flops / 1e6:.2f} M",
+                f"{ev['perplexity']:.3f}",
+                f"{ev['entropy_nats']:.3f}",
+            ]
+        )
         with torch.no_grad():
             out = decode.greedy(lm.model, torch.tensor([ids], device=lm.model.device), n)
         text = lm.tokenizer.decode(out[0, len(ids) :].tolist())

@@ -9,8 +9,11 @@ from playground.exercise import Answer, Exercise
 
 PPL_CHOICES = ("int4 per tensor", "int8 per channel", "About the same (within 0.1 %)")
 OUTLIER_SIZE = 50  # × the matrix's largest |w|
-SNR_CHOICES = ("It barely moves (under 5 dB)", "It drops by 5 to 20 dB",
-               "It drops by more than 20 dB")  # fmt: skip
+SNR_CHOICES = (
+    "It barely moves (under 5 dB)",
+    "It drops by 5 to 20 dB",
+    "It drops by more than 20 dB",
+)
 
 
 def _views():
@@ -26,9 +29,9 @@ def int4_tensor_or_int8_channel(context: Context) -> Answer:
     views, device = _views(), context.device()
     fp = runs.float_baseline(context, device)[0]
     int8 = runs.quantized_perplexity(context, device, llm.Recipe(Q.Scheme()), None)
-    int4 = runs.quantized_perplexity(context, device,
-                                     llm.Recipe(Q.Scheme("int4", granularity="tensor")),
-                                     None)  # fmt: skip
+    int4 = runs.quantized_perplexity(
+        context, device, llm.Recipe(Q.Scheme("int4", granularity="tensor")), None
+    )
     if abs(int4 - int8) / fp < 1e-3:
         worse = PPL_CHOICES[2]
     else:
@@ -72,8 +75,19 @@ def outlier_and_per_tensor_snr(context: Context) -> Answer:
     views = _views()
 
     def snr(outliers: int, granularity: str) -> float:
-        *_, err, _, _ = views._lab(context, "tiny-llama", 0, "q_proj", "int8", "symmetric",
-                                   granularity, 64, outliers, OUTLIER_SIZE, 0)  # fmt: skip
+        *_, err, _, _ = views._lab(
+            context,
+            "tiny-llama",
+            0,
+            "q_proj",
+            "int8",
+            "symmetric",
+            granularity,
+            64,
+            outliers,
+            OUTLIER_SIZE,
+            0,
+        )
         return err.snr_db
 
     before, after = snr(0, "tensor"), snr(1, "tensor")

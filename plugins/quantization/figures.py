@@ -122,7 +122,14 @@ def threshold_sweep(sweep: list[tuple[float, float, float]], threshold: float) -
     )
     layout["yaxis2"] = dict(overlaying="y", side="right", tickformat=".0%", range=[0, 1])
     layout["shapes"] = [
-        dict(type="line", x0=threshold, x1=threshold, y0=0, y1=1, yref="paper",
-             line=dict(color=INK, dash="dash"))
-    ]  # fmt: skip
+        dict(
+            type="line",
+            x0=threshold,
+            x1=threshold,
+            y0=0,
+            y1=1,
+            yref="paper",
+            line=dict(color=INK, dash="dash"),
+        )
+    ]
     return go.Figure(data=[snr_line, kept_line], layout=layout)

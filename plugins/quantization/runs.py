@@ -96,16 +96,33 @@ def _prompt_ids(lm, prompt: str, new_tokens: int):
 
 
 def _row(label, bits, scope, timing, model_bytes, kv_bytes, ppl, ms):
-    return [label, bits, scope, timing, f"{model_bytes / 1024:,.0f}", f"{kv_bytes / 1024:,.0f}",
-            f"{ppl:.3f}", "—" if ms is None else f"{ms:.1f}"]  # fmt: skip
+    return [
+        label,
+        bits,
+        scope,
+        timing,
+        f"{model_bytes / 1024:,.0f}",
+        f"{kv_bytes / 1024:,.0f}",
+        f"{ppl:.3f}",
+        "—" if ms is None else f"{ms:.1f}",
+    ]
 
 
-HEADERS = ["configuration", "bits", "scope", "timing", "model KiB", "KV cache KiB (512 tokens)",
-           "held-out perplexity", "ms / token"]  # fmt: skip
+HEADERS = [
+    "configuration",
+    "bits",
+    "scope",
+    "timing",
+    "model KiB",
+    "KV cache KiB (512 tokens)",
+    "held-out perplexity",
+    "ms / token",
+]
 
 
-def _measure(context: Context, recipe, label, bits, scope, timing, prompt, new_tokens,
-             act_scales=None):  # fmt: skip
+def _measure(
+    context: Context, recipe, label, bits, scope, timing, prompt, new_tokens, act_scales=None
+):
     """Quantize a copy, then the rows fp32 | quantized and the two continuations."""
     lm = load_lm(context)
     device = context.device()
@@ -170,8 +187,17 @@ def ptq_run(context: Context, timing, samples, source, seed, prompt, new_tokens)
     if timing == "static":
         scales = _calibrated(context, context.device(), k, source, seed)
         label = f"W8A8 static: activation scales from {k} × 128 tokens of {source}"
-    rows, md = _measure(context, llm.Recipe(Q.Scheme(), timing), label, 8,
-                        "weights + activations", f"PTQ {timing}", prompt, n, scales)  # fmt: skip
+    rows, md = _measure(
+        context,
+        llm.Recipe(Q.Scheme(), timing),
+        label,
+        8,
+        "weights + activations",
+        f"PTQ {timing}",
+        prompt,
+        n,
+        scales,
+    )
     if scales is not None:
         top = sorted(scales, key=lambda kv: -kv[1])[:3]
         md += "\n\nLargest calibrated |input| (static scale = that / 127): " + ", ".join(
@@ -240,8 +266,9 @@ def qat(
     )
     every = max(1, s // 20)
     last = None
-    for p in llm.qat(lm.model, lm.tokenizer, scheme, s, rate, seed, QAT_TIME_CAP_S, every,
-                   QAT_BATCH):  # fmt: skip
+    for p in llm.qat(
+        lm.model, lm.tokenizer, scheme, s, rate, seed, QAT_TIME_CAP_S, every, QAT_BATCH
+    ):
         last = p
         md = f"{head}\n\n**Step {p.step} of {s}** · loss {p.losses[-1]:.4f} · {p.seconds:.1f} s"
         _report(progress, p.step, s)
@@ -252,9 +279,12 @@ def qat(
         f"{head} · **QAT {qat_ppl:.3f}** after {last.step} steps{capped}\n\n"
         f"**Step {last.step} of {s}** · loss {last.losses[-1]:.4f} · {last.seconds:.1f} s. "
         f"QAT vs PTQ at the same bits: perplexity {qat_ppl - ptq_ppl:+.3f} "
-        + ("(training through the rounding found weights that round better)."
-           if qat_ppl < ptq_ppl else "(not yet better: try more steps or another rate).")
-    )  # fmt: skip
+        + (
+            "(training through the rounding found weights that round better)."
+            if qat_ppl < ptq_ppl
+            else "(not yet better: try more steps or another rate)."
+        )
+    )
     bytes_ = llm.model_bytes(llm.quantized_copy(lm.model, llm.Recipe(scheme)))
     kv = llm.kv_cache_bytes(lm.model.config, None, KV_CONTEXT)
     label = f"{describe(scheme)} (QAT, {last.step} steps)"

@@ -44,9 +44,15 @@ QAT_STEPS, QAT_LR = 20, 1e-3  # int2 per channel: perplexity ~18 after PTQ, ~8 a
 # Run tables: each column as wide as its numbers, the long configuration wrapped, so that at a
 # desktop's width all of them fit beside the controls; on a phone the table scrolls sideways
 # under its pinned configuration column.
-RUN_WIDTHS = {"configuration": "190px", "bits": "56px", "scope": "100px", "timing": "80px",
-              "model KiB": "80px", "held-out perplexity": "110px",
-              "ms / token": "70px"}  # fmt: skip
+RUN_WIDTHS = {
+    "configuration": "190px",
+    "bits": "56px",
+    "scope": "100px",
+    "timing": "80px",
+    "model KiB": "80px",
+    "held-out perplexity": "110px",
+    "ms / token": "70px",
+}
 RUN_TABLE = dict(
     headers=HEADERS,
     interactive=False,
@@ -86,9 +92,15 @@ def events(context: Context) -> Events:
     """The tab's handlers, bound to ``context``."""
     lab, outliers, export, scope, ptq, train = (
         guard(context.bind(fn))
-        for fn in (views.mapping_lab, views.outliers_run, views.lab_export, runs.scope,
-                   runs.ptq, runs.qat)
-    )  # fmt: skip
+        for fn in (
+            views.mapping_lab,
+            views.outliers_run,
+            views.lab_export,
+            runs.scope,
+            runs.ptq,
+            runs.qat,
+        )
+    )
 
     def on_qat(fmt, granularity, steps, lr, seed, summary, progress=gr.Progress()):  # noqa: B008
         """The live QAT run: a loss curve after every few steps, until done, capped or stopped."""
@@ -106,8 +118,15 @@ def _mapping_controls(prefix: str):
     fmt = gr.Radio(list(FORMATS), value="int8", label="Format", elem_id=f"{prefix}-format")
     mapping = gr.Radio(["symmetric", "asymmetric"], value="symmetric", label="Mapping")
     granularity = gr.Radio(list(GRANULARITIES), value="channel", label="Granularity")
-    group = _slider(MIN_GROUP, MAX_GROUP, 64, 1, "Group size", info="must divide the row (192)",
-                    elem_id=f"{prefix}-group")  # fmt: skip
+    group = _slider(
+        MIN_GROUP,
+        MAX_GROUP,
+        64,
+        1,
+        "Group size",
+        info="must divide the row (192)",
+        elem_id=f"{prefix}-group",
+    )
     return fmt, mapping, granularity, group
 
 
@@ -125,8 +144,14 @@ def build(context: Context) -> gr.Blocks:
                         layer = _slider(0, LAYERS - 1, 0, 1, "Layer")
                         matrix = gr.Dropdown(list(MATRICES), value="q_proj", label="Matrix")
                     fmt, mapping, granularity, group = _mapping_controls("quantization-lab")
-                    outliers = _slider(0, MAX_OUTLIERS, 0, 1, "Planted outlier weights",
-                                       elem_id="quantization-outliers")  # fmt: skip
+                    outliers = _slider(
+                        0,
+                        MAX_OUTLIERS,
+                        0,
+                        1,
+                        "Planted outlier weights",
+                        elem_id="quantization-outliers",
+                    )
                     outlier_scale = _slider(1, MAX_OUTLIER_SCALE, 10, 1, "Outlier size × max|w|")
                     seed = gr.Number(0, label="Seed")
                 with gr.Column(scale=2):
@@ -142,14 +167,17 @@ def build(context: Context) -> gr.Blocks:
 
         with gr.Tab("Scope: what to quantize"), gr.Row():
             with gr.Column(scale=1, min_width=300):
-                scope = gr.Radio(list(SCOPES), value="weights only", label="Scope",
-                                 elem_id="quantization-scope")  # fmt: skip
+                scope = gr.Radio(
+                    list(SCOPES), value="weights only", label="Scope", elem_id="quantization-scope"
+                )
                 s_fmt, s_mapping, s_gran, s_group = _mapping_controls("quantization-scope")
-                prompt = gr.Textbox(DEFAULT_PROMPT, label="Prompt", lines=1, max_lines=3,
-                                    max_length=MAX_TEXT_CHARS)  # fmt: skip
+                prompt = gr.Textbox(
+                    DEFAULT_PROMPT, label="Prompt", lines=1, max_lines=3, max_length=MAX_TEXT_CHARS
+                )
                 new_tokens = _slider(1, MAX_NEW_TOKENS, 16, 1, "New tokens")
-                scope_btn = gr.Button("Quantize and measure", variant="primary",
-                                      elem_id="quantization-scope-run")  # fmt: skip
+                scope_btn = gr.Button(
+                    "Quantize and measure", variant="primary", elem_id="quantization-scope-run"
+                )
             with gr.Column(scale=2):
                 scope_table = gr.Dataframe(**RUN_TABLE, elem_id="quantization-scope-table")
                 scope_md = gr.Markdown(elem_id="quantization-scope-md")
@@ -166,11 +194,13 @@ def build(context: Context) -> gr.Blocks:
             with gr.Row():
                 timing = gr.Radio(["dynamic", "static"], value="static", label="PTQ timing")
                 samples = _slider(1, MAX_CALIBRATION, 8, 1, "Calibration samples")
-                calib = gr.Radio(list(CALIBRATION_SOURCES), value="stories",
-                                 label="Calibration text")  # fmt: skip
+                calib = gr.Radio(
+                    list(CALIBRATION_SOURCES), value="stories", label="Calibration text"
+                )
                 calib_seed = gr.Number(0, label="Seed")
-                ptq_btn = gr.Button("Calibrate and measure", variant="primary",
-                                    elem_id="quantization-ptq-run")  # fmt: skip
+                ptq_btn = gr.Button(
+                    "Calibrate and measure", variant="primary", elem_id="quantization-ptq-run"
+                )
             ptq_table = gr.Dataframe(**RUN_TABLE, elem_id="quantization-ptq-table")
             ptq_md = gr.Markdown(elem_id="quantization-ptq-md")
             gr.Markdown(
@@ -182,11 +212,21 @@ def build(context: Context) -> gr.Blocks:
                 "— and a short QAT run wins most of it back."
             )
             with gr.Row():
-                q_fmt = gr.Radio(["int8", "int4", "int2", "nf4"], value="int2", label="Weights",
-                                 elem_id="quantization-qat-format")  # fmt: skip
+                q_fmt = gr.Radio(
+                    ["int8", "int4", "int2", "nf4"],
+                    value="int2",
+                    label="Weights",
+                    elem_id="quantization-qat-format",
+                )
                 q_gran = gr.Radio(list(GRANULARITIES), value="channel", label="Granularity")
-                q_steps = _slider(MIN_QAT_STEPS, MAX_QAT_STEPS, QAT_STEPS, 1, "QAT steps",
-                                  elem_id="quantization-qat-steps")  # fmt: skip
+                q_steps = _slider(
+                    MIN_QAT_STEPS,
+                    MAX_QAT_STEPS,
+                    QAT_STEPS,
+                    1,
+                    "QAT steps",
+                    elem_id="quantization-qat-steps",
+                )
                 q_lr = gr.Number(QAT_LR, label="Learning rate")
                 q_seed = gr.Number(0, label="Seed")
             with gr.Row():
@@ -209,8 +249,14 @@ def build(context: Context) -> gr.Blocks:
                     o_matrix = gr.Dropdown(list(MATRICES), value="q_proj", label="Matrix")
                     features = _slider(0, MAX_FEATURES, 4, 1, "Outlier features")
                     magnitude = _slider(1, 100, 30, 1, "Outlier magnitude ×")
-                    threshold = _slider(MIN_THRESHOLD, MAX_THRESHOLD, 6, 0.5, "Threshold",
-                                        elem_id="quantization-threshold")  # fmt: skip
+                    threshold = _slider(
+                        MIN_THRESHOLD,
+                        MAX_THRESHOLD,
+                        6,
+                        0.5,
+                        "Threshold",
+                        elem_id="quantization-threshold",
+                    )
                     o_seed = gr.Number(0, label="Seed")
                 with gr.Column(scale=2):
                     out_md = gr.Markdown(elem_id="quantization-outliers-md")
@@ -242,19 +288,45 @@ def build(context: Context) -> gr.Blocks:
         heavy = dict(concurrency_id=CONCURRENCY, show_progress="minimal")
         lab_run = dict(
             fn=on.lab,
-            inputs=[source, layer, matrix, fmt, mapping, granularity, group, outliers,
-                    outlier_scale, seed],
+            inputs=[
+                source,
+                layer,
+                matrix,
+                fmt,
+                mapping,
+                granularity,
+                group,
+                outliers,
+                outlier_scale,
+                seed,
+            ],
             outputs=[lab_md, hist, lab_table],
             **heavy,
-        )  # fmt: skip
-        lab_state = {"weights": source, "layer": layer, "matrix": matrix, "format": fmt,
-                     "mapping": mapping, "granularity": granularity, "group": group,
-                     "outliers": outliers, "outlier_size": outlier_scale, "seed": seed}  # fmt: skip
+        )
+        lab_state = {
+            "weights": source,
+            "layer": layer,
+            "matrix": matrix,
+            "format": fmt,
+            "mapping": mapping,
+            "granularity": granularity,
+            "group": group,
+            "outliers": outliers,
+            "outlier_size": outlier_scale,
+            "seed": seed,
+        }
         with lab_column:
-            share.link(tab, "quantization", lab_state,
-                       load=dict(**lab_run, api_name="quantization_lab"))  # fmt: skip
-            share.export("quantization", on.export, lab_run["inputs"], lab_state,
-                         api_name="quantization_export", concurrency_id=CONCURRENCY)  # fmt: skip
+            share.link(
+                tab, "quantization", lab_state, load=dict(**lab_run, api_name="quantization_lab")
+            )
+            share.export(
+                "quantization",
+                on.export,
+                lab_run["inputs"],
+                lab_state,
+                api_name="quantization_export",
+                concurrency_id=CONCURRENCY,
+            )
         gr.on(
             [source.input, matrix.input, fmt.input, mapping.input, granularity.input, seed.submit],
             **lab_run,

@@ -103,9 +103,11 @@ def describe(scheme) -> str:
     where = {"tensor": "per tensor", "channel": "per channel"}.get(
         scheme.granularity, f"groups of {scheme.group_size}"
     )
-    mapping = "" if not scheme.format.startswith("int") else (
-        " symmetric" if scheme.symmetric else " asymmetric"
-    )  # fmt: skip
+    mapping = (
+        ""
+        if not scheme.format.startswith("int")
+        else (" symmetric" if scheme.symmetric else " asymmetric")
+    )
     extra = " + double-quantized scales" if scheme.double_quant else ""
     return f"{scheme.format}{mapping}, {where}{extra}"
 
@@ -137,8 +139,19 @@ def _lab_matrix(
     return w
 
 
-def _lab(context: Context, source, layer, matrix, fmt, mapping, granularity, group_size,
-         outliers, scale, seed):  # fmt: skip
+def _lab(
+    context: Context,
+    source,
+    layer,
+    matrix,
+    fmt,
+    mapping,
+    granularity,
+    group_size,
+    outliers,
+    scale,
+    seed,
+):
     """The lab's checked inputs, its matrix and scheme, and what quantizing did."""
     source = check_choice(source, "The source", SOURCES)
     layer = check_whole(layer, "The layer", 0, LAYERS - 1)
@@ -151,8 +164,7 @@ def _lab(context: Context, source, layer, matrix, fmt, mapping, granularity, gro
     q = Q.quantize(w, scheme)
     blocks = Q.blocks(w, scheme)
     worst = int(blocks.abs().amax(-1).argmax())  # the block holding the largest |w|
-    inputs = dict(source=source, layer=layer, matrix=matrix, outliers=n_out, scale=scale,
-                  seed=seed)  # fmt: skip
+    inputs = dict(source=source, layer=layer, matrix=matrix, outliers=n_out, scale=scale, seed=seed)
     return inputs, w, scheme, q, Q.error(w, Q.dequantize(q)), blocks, worst
 
 
@@ -163,14 +175,24 @@ class Lab(Result):
     table: list[list[str]]  # every format on the same blocks
 
 
-def mapping_lab(context: Context, source, layer, matrix, fmt, mapping, granularity, group_size,
-                outliers, scale, seed) -> Lab:  # fmt: skip
+def mapping_lab(
+    context: Context,
+    source,
+    layer,
+    matrix,
+    fmt,
+    mapping,
+    granularity,
+    group_size,
+    outliers,
+    scale,
+    seed,
+) -> Lab:
     """One weight matrix through one scheme: formula, histogram with grid, errors, and every
     format side by side."""
     inputs, w, scheme, q, err, blocks, worst = _lab(
-        context, source, layer, matrix, fmt, mapping, granularity, group_size, outliers, scale,
-        seed,
-    )  # fmt: skip
+        context, source, layer, matrix, fmt, mapping, granularity, group_size, outliers, scale, seed
+    )
     source, layer, matrix = inputs["source"], inputs["layer"], inputs["matrix"]
     n_out, scale = inputs["outliers"], inputs["scale"]
     grid = Q.levels(q, worst)
@@ -193,8 +215,15 @@ def mapping_lab(context: Context, source, layer, matrix, fmt, mapping, granulari
         s = Q.Scheme(other, True, scheme.granularity, scheme.group_size, other == "nf4")
         qo = Q.quantize(w, s)
         e = Q.error(w, Q.dequantize(qo))
-        rows.append([describe(s), f"{8 * qo.nbytes / n:.2f}", f"{e.mse:.3e}",
-                     f"{e.max_abs:.3e}", f"{e.snr_db:.1f}"])  # fmt: skip
+        rows.append(
+            [
+                describe(s),
+                f"{8 * qo.nbytes / n:.2f}",
+                f"{e.mse:.3e}",
+                f"{e.max_abs:.3e}",
+                f"{e.snr_db:.1f}",
+            ]
+        )
     return Lab(md, figures.histogram(w.view(-1).numpy(), grid.numpy(), describe(scheme)), rows)
 
 
@@ -258,8 +287,7 @@ class Outliers(Result):
     sweep: Any  # LLM.int8()'s error and the share kept in float, per threshold
 
 
-def outliers_run(context: Context, layer, matrix, features, magnitude, threshold,
-                 seed) -> Outliers:  # fmt: skip
+def outliers_run(context: Context, layer, matrix, features, magnitude, threshold, seed) -> Outliers:
     """Per-tensor int8, per-token × per-channel int8 and LLM.int8() on real activations with
     planted outlier features."""
     import torch
@@ -290,10 +318,15 @@ def outliers_run(context: Context, layer, matrix, features, magnitude, threshold
         return Q.int8_matmul(xq, xs, wq, ws)
 
     mixed, kept = Q.int8_mixed_matmul(x, w, thr)
-    results = [("int8 per tensor", per_tensor()), ("int8 per token × per channel", vector_wise()),
-               (f"LLM.int8(), threshold {thr:g}", mixed)]  # fmt: skip
-    rows = [[name, f"{Q.error(y, out).snr_db:.1f}", f"{Q.error(y, out).max_abs:.3e}"]
-            for name, out in results]  # fmt: skip
+    results = [
+        ("int8 per tensor", per_tensor()),
+        ("int8 per token × per channel", vector_wise()),
+        (f"LLM.int8(), threshold {thr:g}", mixed),
+    ]
+    rows = [
+        [name, f"{Q.error(y, out).snr_db:.1f}", f"{Q.error(y, out).max_abs:.3e}"]
+        for name, out in results
+    ]
     thresholds = torch.logspace(math.log10(MIN_THRESHOLD), math.log10(MAX_THRESHOLD), 24)
     sweep = []
     for t in thresholds.tolist():
@@ -317,14 +350,24 @@ def outliers_run(context: Context, layer, matrix, features, magnitude, threshold
 # -- export: the lab's numbers, recomputed with the public libraries --------------------------
 
 
-def lab_export(context: Context, source, layer, matrix, fmt, mapping, granularity, group_size,
-               outliers, scale, seed) -> Export:  # fmt: skip
+def lab_export(
+    context: Context,
+    source,
+    layer,
+    matrix,
+    fmt,
+    mapping,
+    granularity,
+    group_size,
+    outliers,
+    scale,
+    seed,
+) -> Export:
     """The lab's numbers, a script that recomputes them with the public libraries
     (bitsandbytes for NF4, torchao for int8 / int4 / int2, torch for FP8), and a table."""
     inputs, _, scheme, q, err, _, worst = _lab(
-        context, source, layer, matrix, fmt, mapping, granularity, group_size, outliers, scale,
-        seed,
-    )  # fmt: skip
+        context, source, layer, matrix, fmt, mapping, granularity, group_size, outliers, scale, seed
+    )
     numbers = reproduce.numbers(q, err, worst)
     snippet = reproduce.snippet(scheme, inputs, str(load_lm(context).model.config._name_or_path))
     table = [[describe(scheme), k, v] for k, v in numbers.items()]

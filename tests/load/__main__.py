@@ -18,12 +18,11 @@ from tests.load import (
     browser,
     declared_long,
     long_jobs,
-    memory_ok,
-    memory_rows,
     run,
     settle,
     warm_up,
 )
+from tests.load.report import memory_ok, memory_rows
 
 OURS = [sys.executable, "-m", "playground", "serve", "--port"]
 

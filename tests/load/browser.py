@@ -20,7 +20,8 @@ from dataclasses import dataclass, field
 
 from playground.bench import _row
 from tests.helpers import CHROMIUM, CHROMIUM_ARGS
-from tests.load import ms, percentile, settle
+from tests.load import settle
+from tests.load.report import ms, percentile
 
 VIEW = ".js-plotly-plot, tbody tr, img"
 # Gradio's status tracker while an event is queued or computing ("generating" is a streamed

@@ -36,9 +36,17 @@ def test_a_dense_block_is_two_thirds_ffn(name):
 
 # vocab 100, d_model 8, 2 layers of 2 heads × 4 (d_attn 8), d_ff 32, n_ctx 16
 SMALL = anatomy.Architecture(
-    "small", vocab=100, d_model=8, layers=2, heads=2, kv_heads=2, head_dim=4, ffn=32,
-    gated=False, context=16,
-)  # fmt: skip
+    "small",
+    vocab=100,
+    d_model=8,
+    layers=2,
+    heads=2,
+    kv_heads=2,
+    head_dim=4,
+    ffn=32,
+    gated=False,
+    context=16,
+)
 
 
 def test_kaplan_count_by_hand():

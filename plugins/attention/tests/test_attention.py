@@ -180,9 +180,14 @@ def test_grouped_query_llama_matches_transformers():
 
     torch.manual_seed(0)
     config = LlamaConfig(
-        vocab_size=100, hidden_size=64, intermediate_size=96, num_hidden_layers=2,
-        num_attention_heads=8, num_key_value_heads=2, attn_implementation="eager",
-    )  # fmt: skip
+        vocab_size=100,
+        hidden_size=64,
+        intermediate_size=96,
+        num_hidden_layers=2,
+        num_attention_heads=8,
+        num_key_value_heads=2,
+        attn_implementation="eager",
+    )
     model = LlamaForCausalLM(config).eval()
     ids = torch.randint(100, (1, 17), generator=torch.Generator().manual_seed(1))
     got = capture.capture(model, ids)
@@ -195,9 +200,8 @@ def test_gpt2_layout_matches_transformers():
 
     torch.manual_seed(0)
     config = GPT2Config(
-        vocab_size=100, n_positions=64, n_embd=48, n_layer=2, n_head=4,
-        attn_implementation="eager",
-    )  # fmt: skip
+        vocab_size=100, n_positions=64, n_embd=48, n_layer=2, n_head=4, attn_implementation="eager"
+    )
     model = GPT2LMHeadModel(config).eval()
     ids = torch.randint(100, (1, 19), generator=torch.Generator().manual_seed(2))
     got = capture.capture(model, ids)

@@ -224,8 +224,16 @@ def test_training_lowers_the_loss_and_leaves_eval_mode_even_when_stopped():
     torch.manual_seed(0)
     model = ToyDenoiser()
     data = compute.moons()
-    loop = ours.train(model, data, compute.model_schedule(TOY_DIR), steps=300, batch=256,
-                      lr=2e-3, warmup=20, seed=0)  # fmt: skip
+    loop = ours.train(
+        model,
+        data,
+        compute.model_schedule(TOY_DIR),
+        steps=300,
+        batch=256,
+        lr=2e-3,
+        warmup=20,
+        seed=0,
+    )
     losses = [next(loop) for _ in range(200)]
     assert model.training
     loop.close()

@@ -12,8 +12,11 @@ def test_the_signal_axis_starts_below_zero_and_the_legend_sits_below():
     assert fig.layout.yaxis.range[0] < 0  # its 0 sits above the time axis's 0, not on it
     legend = fig.layout.legend
     assert (legend.orientation, legend.yref, legend.y, legend.yanchor) == (
-        "h", "container", 0, "bottom",
-    )  # fmt: skip
+        "h",
+        "container",
+        0,
+        "bottom",
+    )
 
 
 def test_a_long_title_goes_on_in_a_subtitle_of_lines_a_phone_fits():

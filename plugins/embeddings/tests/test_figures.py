@@ -12,22 +12,32 @@ from plugins.embeddings import figures
 # Where MiniLM's PCA puts walking − walk + swim and six more words: swim, swimming and the
 # query fall within 0.07 of each other, and the labels used to overlap there.
 WALKING = {
-    "boy": (0.289, -0.134, "word"), "girl": (0.28, -0.166, "word"),
-    "prince": (0.263, -0.382, "word"), "princess": (0.32, -0.389, "word"),
-    "uncle": (0.411, 0.471, "word"), "aunt": (0.443, 0.371, "word"),
-    "walking": (-0.586, -0.245, "input"), "walk": (-0.521, -0.305, "input"),
-    "swim": (-0.434, 0.391, "input"), "swimming": (-0.463, 0.389, "answer"),
+    "boy": (0.289, -0.134, "word"),
+    "girl": (0.28, -0.166, "word"),
+    "prince": (0.263, -0.382, "word"),
+    "princess": (0.32, -0.389, "word"),
+    "uncle": (0.411, 0.471, "word"),
+    "aunt": (0.443, 0.371, "word"),
+    "walking": (-0.586, -0.245, "input"),
+    "walk": (-0.521, -0.305, "input"),
+    "swim": (-0.434, 0.391, "input"),
+    "swimming": (-0.463, 0.389, "answer"),
     "= walking - walk + swim": (-0.5, 0.452, "query"),
-}  # fmt: skip
+}
 # king − man + woman: prince and princess, king and queen are neighbours.
 KING = {
-    "boy": (-0.522, 0.063, "word"), "girl": (-0.421, 0.116, "word"),
-    "prince": (0.402, 0.324, "word"), "princess": (0.303, 0.331, "word"),
-    "uncle": (0.078, -0.71, "word"), "aunt": (0.145, -0.633, "word"),
-    "king": (0.341, 0.09, "input"), "man": (-0.565, 0.168, "input"),
-    "woman": (-0.15, 0.064, "input"), "queen": (0.389, 0.187, "answer"),
+    "boy": (-0.522, 0.063, "word"),
+    "girl": (-0.421, 0.116, "word"),
+    "prince": (0.402, 0.324, "word"),
+    "princess": (0.303, 0.331, "word"),
+    "uncle": (0.078, -0.71, "word"),
+    "aunt": (0.145, -0.633, "word"),
+    "king": (0.341, 0.09, "input"),
+    "man": (-0.565, 0.168, "input"),
+    "woman": (-0.15, 0.064, "input"),
+    "queen": (0.389, 0.187, "answer"),
     "= king - man + woman": (0.756, -0.014, "query"),
-}  # fmt: skip
+}
 
 
 def label_boxes(fig, width: float) -> dict[str, tuple]:

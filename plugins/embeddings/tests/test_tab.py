@@ -20,8 +20,15 @@ def no_progress(*args, **kwargs):
     return None
 
 
-def analogy(on, expression="king - man + woman", exclude=True, measure="cosine", normalise=True,
-            words=tab.DEFAULT_MAP_WORDS, method="PCA"):  # fmt: skip
+def analogy(
+    on,
+    expression="king - man + woman",
+    exclude=True,
+    measure="cosine",
+    normalise=True,
+    words=tab.DEFAULT_MAP_WORDS,
+    method="PCA",
+):
     return on.analogy(expression, exclude, measure, normalise, words, method, no_progress)
 
 

@@ -20,15 +20,15 @@ def client():
 
 
 def call(client, api_name, *, prompt=PROMPT, settings=SETTINGS, count=4, pick=None):
-    return client.predict(prompt, "tiny-llama", 0, *settings, True, count, pick,
-                          api_name=api_name)  # fmt: skip
+    return client.predict(prompt, "tiny-llama", 0, *settings, True, count, pick, api_name=api_name)
 
 
 def test_the_public_endpoints_are_the_tabs_main_actions(client):
     names = set(client.view_api(return_format="dict", print_info=False)["named_endpoints"])
-    assert names == {f"/gpt_{verb}" for verb in
-                     ("start", "step", "run", "draws", "cache_timing", "compare", "export",
-                      "diff")}  # fmt: skip
+    assert names == {
+        f"/gpt_{verb}"
+        for verb in ("start", "step", "run", "draws", "cache_timing", "compare", "export", "diff")
+    }
 
 
 def test_start_then_step_keeps_the_sessions_path(client):
@@ -46,12 +46,14 @@ def test_start_then_step_keeps_the_sessions_path(client):
 def test_a_links_generated_count_regenerates_the_same_text(client):
     call(client, "/gpt_start")
     run = call(client, "/gpt_run", count=6)
-    linked = client.predict(PROMPT, "tiny-llama", 0, *SETTINGS, True, 4, None, 6,
-                            api_name="/gpt_start")  # fmt: skip
+    linked = client.predict(
+        PROMPT, "tiny-llama", 0, *SETTINGS, True, 4, None, 6, api_name="/gpt_start"
+    )
     assert linked[0] == run[0] and linked[6] == 6  # the same tokens, each with its probability
     with pytest.raises(AppError, match=r"Generated tokens must be a whole number from 0 to 1,024"):
-        client.predict(PROMPT, "tiny-llama", 0, *SETTINGS, True, 4, None, 2.5,
-                       api_name="/gpt_start")  # fmt: skip
+        client.predict(
+            PROMPT, "tiny-llama", 0, *SETTINGS, True, 4, None, 2.5, api_name="/gpt_start"
+        )
 
 
 def test_draws_and_cache_timing_answer(client):
@@ -62,8 +64,10 @@ def test_draws_and_cache_timing_answer(client):
 
 
 def test_compare_answers_a_table(client):
-    rows = {"headers": ["strategy", "temperature", "top-k", "top-p", "min-p", "beams"],
-            "data": [["greedy", 1, 0, 1, 0, 1], ["beam", 1, 0, 1, 0, 2]]}  # fmt: skip
+    rows = {
+        "headers": ["strategy", "temperature", "top-k", "top-p", "min-p", "beams"],
+        "data": [["greedy", 1, 0, 1, 0, 1], ["beam", 1, 0, 1, 0, 2]],
+    }
     table, note = client.predict(PROMPT, "tiny-llama", 0, 6, rows, api_name="/gpt_compare")
     assert [row[0] for row in table["data"]] == ["greedy", "beam search, 2 beams"]
     assert "distinct-n" in note

@@ -153,11 +153,12 @@ def test_the_cache_changes_the_speed_not_the_tokens(lm):
     runs = [
         [
             (step.token, step.rank)
-            for step in decode.steps(lm.model, ids, s, 24, torch.Generator().manual_seed(5),
-                                     use_cache=cached)
+            for step in decode.steps(
+                lm.model, ids, s, 24, torch.Generator().manual_seed(5), use_cache=cached
+            )
         ]
         for cached in (True, False)
-    ]  # fmt: skip
+    ]
     assert runs[0] == runs[1]
 
 

@@ -11,11 +11,38 @@ from playground import testing
 from plugins.gpt import decode, tab, views
 from plugins.gpt.sampling import Settings
 
-FIELDS = ["trail", "position", "prompt", "model", "seed", "strategy", "temperature", "top_k",
-          "top_p", "min_p", "beams", "use_cache", "count", "pick"]  # fmt: skip
-DEFAULTS = dict(trail=None, position=None, prompt="Once upon a time, the queen", model="tiny-llama",
-                seed=0, strategy="sample", temperature=1.0, top_k=0, top_p=0.9, min_p=0.0,
-                beams=4, use_cache=True, count=8, pick=None)  # fmt: skip
+FIELDS = [
+    "trail",
+    "position",
+    "prompt",
+    "model",
+    "seed",
+    "strategy",
+    "temperature",
+    "top_k",
+    "top_p",
+    "min_p",
+    "beams",
+    "use_cache",
+    "count",
+    "pick",
+]
+DEFAULTS = dict(
+    trail=None,
+    position=None,
+    prompt="Once upon a time, the queen",
+    model="tiny-llama",
+    seed=0,
+    strategy="sample",
+    temperature=1.0,
+    top_k=0,
+    top_p=0.9,
+    min_p=0.0,
+    beams=4,
+    use_cache=True,
+    count=8,
+    pick=None,
+)
 
 
 @pytest.fixture(scope="module")
@@ -34,8 +61,17 @@ def values(**changes) -> list:
 
 
 def screen(outputs) -> dict:
-    names = ["trail", "position", "strip", "plot", "candidates", "path", "summary", "pick",
-             "generated"]  # fmt: skip
+    names = [
+        "trail",
+        "position",
+        "strip",
+        "plot",
+        "candidates",
+        "path",
+        "summary",
+        "pick",
+        "generated",
+    ]
     return dict(zip(names, outputs, strict=True))
 
 
@@ -155,8 +191,9 @@ def test_rewinding_needs_a_generated_token(on):
 
 def test_a_full_context_is_refused_not_overrun(on):
     trail = on.start(*values(prompt="The cat sat on the mat. " * 80))[0]
-    trail = on.run(*values(trail=trail, prompt="The cat sat on the mat. " * 80,
-                           strategy="greedy", count=256))[0]  # fmt: skip
+    trail = on.run(
+        *values(trail=trail, prompt="The cat sat on the mat. " * 80, strategy="greedy", count=256)
+    )[0]
     if len(trail.ids) == 512:  # the model did not end the text on its own
         with pytest.raises(gr.Error, match="reads at most 512 tokens"):
             on.step(*values(trail=trail, prompt="The cat sat on the mat. " * 80))
@@ -195,8 +232,10 @@ def test_compare_runs_each_setting_on_the_same_prompt(on, lm):
     for _, _, n, mean_logp, d1, d2 in table:
         assert 1 <= n <= 12 and mean_logp <= 0 and 0 < d1 <= 1 and 0 <= d2 <= 1
     gen = torch.Generator().manual_seed(0)
-    sampled = [s.token for s in decode.steps(lm.model, ids, Settings("sample", 0.7, top_p=0.9),
-                                             12, gen, eos_id=0)]  # fmt: skip
+    sampled = [
+        s.token
+        for s in decode.steps(lm.model, ids, Settings("sample", 0.7, top_p=0.9), 12, gen, eos_id=0)
+    ]
     assert table[1][1] == lm.tokenizer.decode(sampled)
 
 

@@ -20,9 +20,15 @@ def _gpt2(seed):
     from transformers import GPT2Config, GPT2LMHeadModel
 
     config = GPT2Config(
-        vocab_size=VOCAB, n_positions=64, n_embd=32, n_layer=2, n_head=4,
-        resid_pdrop=0.0, embd_pdrop=0.0, attn_pdrop=0.0,  # no dropout: train and eval agree
-    )  # fmt: skip
+        vocab_size=VOCAB,
+        n_positions=64,
+        n_embd=32,
+        n_layer=2,
+        n_head=4,
+        resid_pdrop=0.0,
+        embd_pdrop=0.0,
+        attn_pdrop=0.0,  # no dropout: train and eval agree
+    )
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(seed)  # transformers initialises from the global generator
         return GPT2LMHeadModel(config).eval()

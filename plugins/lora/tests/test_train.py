@@ -161,8 +161,8 @@ def test_the_cli_trains_and_saves_a_peft_adapter(llama, tmp_path, capsys):
     context = testing.context()
     text = tmp_path / "style.txt"
     text.write_text(data.style_text("Recipe steps"))
-    code = cli.main(context, ["--steps", "4", "--rank", "2", "--targets", "q_proj", "--batch",
-                              "4", "--data", str(text),
+    code = cli.main(context, ["--steps", "4", "--rank", "2", "--targets", "q_proj",
+                              "--batch", "4", "--data", str(text),
                               "--out", str(tmp_path / "out")])  # fmt: skip
     assert code == 0
     assert "held-out loss" in capsys.readouterr().out
@@ -171,8 +171,8 @@ def test_the_cli_trains_and_saves_a_peft_adapter(llama, tmp_path, capsys):
     assert cli.main(context, ["--rank", "99", "--data", str(text), "--out", str(tmp_path)]) == 2
     assert "--rank must be 1-64" in capsys.readouterr().err
     # a run cut short by its time limit says so, and still saves what it learned
-    code = cli.main(context, ["--steps", "4", "--rank", "2", "--targets", "q_proj", "--batch",
-                              "4", "--max-seconds", "1e-9", "--data", str(text),
+    code = cli.main(context, ["--steps", "4", "--rank", "2", "--targets", "q_proj",
+                              "--batch", "4", "--max-seconds", "1e-9", "--data", str(text),
                               "--out", str(tmp_path / "cut")])  # fmt: skip
     assert code == 0 and (tmp_path / "cut" / "adapter_config.json").is_file()
     assert "stopped at step 1 of 4: the 1e-09 s limit (--max-seconds) was reached" in (

@@ -37,9 +37,14 @@ def test_plan_counts_the_adapter_and_the_memory(run):
 
 @pytest.mark.parametrize(
     "i,value,message",
-    [(1, 65, "rank r must be a whole number from 1 to 64"), (6, 0, "learning rate"),
-     (4, [], "at least one target"), (5, 2001, "Steps must be"), (0, "gpt-9", "not a registered")],
-)  # fmt: skip
+    [
+        (1, 65, "rank r must be a whole number from 1 to 64"),
+        (6, 0, "learning rate"),
+        (4, [], "at least one target"),
+        (5, 2001, "Steps must be"),
+        (0, "gpt-9", "not a registered"),
+    ],
+)
 def test_bad_settings_are_refused_with_what_is_allowed(i, value, message):
     settings = list(SETTINGS)
     settings[i] = value

@@ -12,8 +12,11 @@ TOKENS, EXPERTS, LAYERS = 5, 8, 4
 def legend_is_below(fig) -> bool:
     legend = fig.layout.legend
     return (legend.orientation, legend.yref, legend.y, legend.yanchor) == (
-        "h", "container", 0, "bottom",
-    )  # fmt: skip
+        "h",
+        "container",
+        0,
+        "bottom",
+    )
 
 
 def test_router_maps_put_the_layers_in_a_grid_with_one_colour_bar_under_it():

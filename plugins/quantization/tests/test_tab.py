@@ -44,9 +44,14 @@ def test_the_lab_shows_the_real_scale_and_every_format(on):
     args[3:7] = ["int4", "asymmetric", "group", 64]
     md, fig, rows = on.lab(*args)
     assert "zero-point $z$ = **" in md and "SNR =" in md and "bits per weight" in md
-    assert [r[0].split(",")[0] for r in rows] == ["int8 symmetric", "int4 symmetric",
-                                                  "int2 symmetric", "nf4", "fp8-e4m3",
-                                                  "fp8-e5m2"]  # fmt: skip
+    assert [r[0].split(",")[0] for r in rows] == [
+        "int8 symmetric",
+        "int4 symmetric",
+        "int2 symmetric",
+        "nf4",
+        "fp8-e4m3",
+        "fp8-e5m2",
+    ]
     assert len(fig.data) == 2  # the histogram and the grid over it
     args[5] = "tensor"
     mse = [float(on.lab(*args)[0].split("MSE = ")[1].split(" ")[0])]
@@ -132,7 +137,6 @@ def test_int8_against_int4_compares_the_errors_side_by_side(on):
 
     int8, int4 = list(LAB), list(LAB)
     int8[3], int4[3] = "int8", "int4"
-    rows = {r.quantity: r for r in compare.diff(on.export(*int8).numbers,
-                                                on.export(*int4).numbers)}  # fmt: skip
+    rows = {r.quantity: r for r in compare.diff(on.export(*int8).numbers, on.export(*int4).numbers)}
     assert float(rows["mse"].b) > float(rows["mse"].a) > 0  # 4 bits round coarser than 8
     assert float(rows["snr_db"].delta) < 0
