@@ -21,6 +21,8 @@ import time
 from collections.abc import Callable
 from typing import Any
 
+from playground import ui
+
 CORES = os.cpu_count() or 1
 LONG_LANE = "playground-long"
 LONG_SLOTS = max(2, min(4, CORES // 2))  # long jobs running at once, process-wide
@@ -28,6 +30,9 @@ LONG_CAP_S = 240  # a streamed long job stops here, whatever its own settings
 REQUEST = "_playground_request"  # the parameter through which Gradio hands us the visitor
 POSITIONAL = (inspect.Parameter.POSITIONAL_ONLY, inspect.Parameter.POSITIONAL_OR_KEYWORD)
 _RUNNING: set[str] = set()  # the visitors (Gradio sessions) with a long job running, any tab's
+# Visitors who pressed Stop: their running job ends before its next update, which would reach
+# the page after the Stop button's "Stopped at step N" and overwrite it.
+_STOPPING: set[str] = set()
 _LOCK = threading.Lock()
 
 
@@ -62,11 +67,13 @@ def one_per_visitor(fn: Callable, title: str) -> Callable:
                 )
             if visitor is not None:
                 _RUNNING.add(visitor)
+                _STOPPING.discard(visitor)
         return visitor
 
     def leave(visitor: str | None) -> None:
         with _LOCK:
             _RUNNING.discard(visitor)
+            _STOPPING.discard(visitor)
 
     signature = inspect.signature(fn)
     params = list(signature.parameters.values())
@@ -86,6 +93,8 @@ def one_per_visitor(fn: Callable, title: str) -> Callable:
             try:
                 began = time.monotonic()
                 for item in fn(*args, **kwargs):
+                    if visitor in _STOPPING:
+                        return
                     yield item
                     if time.monotonic() - began > LONG_CAP_S:
                         gr.Warning(f"{title}: stopped at the {LONG_CAP_S} s limit for one run.")
@@ -103,14 +112,40 @@ def one_per_visitor(fn: Callable, title: str) -> Callable:
             finally:
                 leave(visitor)
 
-    # Gradio hands a gr.Request to a positional parameter annotated so: ours, after the others.
+    return _taking_request(job, fn, at)
+
+
+def _taking_request(wrapper: Callable, fn: Callable, at: int) -> Callable:
+    """``wrapper`` with ``fn``'s signature plus our request parameter at ``at``: Gradio hands a
+    gr.Request to a positional parameter annotated so."""
+    import gradio as gr
+
+    signature = inspect.signature(fn)
+    params = list(signature.parameters.values())
     visitor = inspect.Parameter(
         REQUEST, inspect.Parameter.POSITIONAL_OR_KEYWORD, default=None, annotation=gr.Request
     )
     parameters = [*params[:at], visitor, *params[at:]]
-    job.__signature__ = signature.replace(parameters=parameters)  # type: ignore[attr-defined]
-    job.__annotations__ = {**getattr(fn, "__annotations__", {}), REQUEST: gr.Request}
-    return job
+    wrapper.__signature__ = signature.replace(parameters=parameters)  # type: ignore[attr-defined]
+    wrapper.__annotations__ = {**getattr(fn, "__annotations__", {}), REQUEST: gr.Request}
+    return wrapper
+
+
+def stopping(fn: Callable[[Any], Any]) -> Callable:
+    """A Stop button's handler (``fn(summary)``) that also ends the visitor's long job before
+    its next update: Gradio's cancel lets the running step finish, and that step's update
+    would otherwise arrive after the Stop's answer."""
+
+    @functools.wraps(fn)
+    def stop(summary: Any, *args: Any, **kwargs: Any) -> Any:
+        request = args[0] if args else kwargs.get(REQUEST)  # where Gradio put the visitor
+        visitor = getattr(request, "session_hash", None)
+        with _LOCK:
+            if visitor in _RUNNING:
+                _STOPPING.add(visitor)
+        return fn(summary)
+
+    return _taking_request(stop, fn, 1)
 
 
 def apply(concept: Any, blocks: Any) -> None:
@@ -122,7 +157,9 @@ def apply(concept: Any, blocks: Any) -> None:
     lane = max(set(lanes), key=lanes.count) if lanes else None
     wrapped = {fn: one_per_visitor(fn, concept.title) for fn in long}
     for block_fn in blocks.fns.values():
-        if block_fn.fn in wrapped:
+        if block_fn.fn is ui.stopped:  # a Stop button: it ends the visitor's job, too
+            block_fn.fn = stopping(ui.stopped)
+        elif block_fn.fn in wrapped:
             block_fn.fn = wrapped[block_fn.fn]
             block_fn.concurrency_id = LONG_LANE
             block_fn.concurrency_limit = LONG_SLOTS

@@ -152,13 +152,16 @@ def link(
     state: Mapping[str, Any],
     load: dict,
     also: Sequence[dict] = (),
+    after: Sequence[dict] = (),
 ) -> gr.Textbox:
     """Make ``state`` (address key -> control, or (control, check)) round-trip through the
     page's address.
 
     ``load`` is the keyword arguments of the tab's page-load event (fn, inputs, outputs,
     api_name, ...): it runs after the address has set the controls, as does each event of
-    ``also`` (the page-load events of the tab's other sections). Returns the link's box.
+    ``also`` (the page-load events of the tab's other sections); each event of ``after`` runs
+    once ``load`` has finished, in order (a panel drawn from what ``load`` put on screen).
+    Returns the link's box.
     """
     for key, entry in state.items():
         component, _ = _split(entry)
@@ -196,8 +199,11 @@ def link(
         show_progress="hidden",
         concurrency_limit=None,
     )
-    for event in (load, *also):
+    loaded = restored.then(**load)
+    for event in also:
         restored.then(**event)
+    for event in after:
+        loaded = loaded.then(**event)
     return box
 
 

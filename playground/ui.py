@@ -8,16 +8,9 @@ LATEX = [
     {"left": "$", "right": "$", "display": False},
 ]
 
-# A Stop button's event: private, and in a lane of its own with no limit, so it never waits
-# behind the run it stops. Queued, not queue=False: its answer then reaches the page through the
-# same stream as the run's updates, after them, and an update already on its way when Stop was
-# pressed cannot overwrite "Stopped at step N" (a queue=False answer could overtake it).
-STOP = dict(
-    api_visibility="private",
-    concurrency_id="playground-stop",
-    concurrency_limit=None,
-    show_progress="hidden",
-)
+# A Stop button's event: private, and outside the queue so that it never waits behind the
+# run it stops. The host (playground.lanes) also ends the visitor's job before its next update.
+STOP = dict(api_visibility="private", queue=False)
 
 # A training run's summary names its progress "Step N of M" (bold either way round).
 _PROGRESS = re.compile(r"\*{0,2}Step \*{0,2}([\d,]+) of ([\d,]+)\*{0,2}")

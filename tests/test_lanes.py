@@ -3,6 +3,7 @@ time and stops at its cap; checked on the functions and on a live app through th
 
 from __future__ import annotations
 
+import inspect
 import sys
 import threading
 import types
@@ -11,7 +12,7 @@ from concurrent.futures import TimeoutError as FutureTimeout
 import gradio as gr
 import pytest
 
-from playground import Concept, hookimpl, lanes, testing
+from playground import Concept, hookimpl, lanes, testing, ui
 from playground.host import Host
 from playground.models import ModelRegistry
 
@@ -34,6 +35,7 @@ def _build(_context) -> gr.Blocks:
         gr.Button("Train").click(_long, x, out, api_name="lane_train", concurrency_id="lane")
         gr.Button("Sample").click(_long, x, out, api_name="lane_sample", concurrency_id="lane")
         gr.Button("Double").click(_click, x, out, api_name="lane_double", concurrency_id="lane")
+        gr.Button("Stop").click(ui.stopped, out, out, **ui.STOP)
     return tab
 
 
@@ -125,3 +127,27 @@ def test_a_long_name_that_is_no_endpoint_is_refused():
     concept = Concept(id="lane", title="Lane", summary="x", build=_build, long=("lane_trian",))
     with pytest.raises(ValueError, match="lane_trian"):
         testing.build_concept(concept)
+
+
+def test_stop_ends_the_visitors_job_before_the_update_its_last_step_makes():
+    visitor, other = (types.SimpleNamespace(session_hash=h) for h in ("visitor", "other"))
+    stop = lanes.stopping(ui.stopped)
+
+    def steps():
+        yield from (f"Step {i} of 3" for i in range(1, 4))
+
+    job = lanes.one_per_visitor(steps, "Lane")(visitor)
+    assert next(job) == "Step 1 of 3"
+    assert stop("Step 1 of 3", other) == "**⏹ Stopped at step 1 of 3**"  # not this job's
+    assert next(job) == "Step 2 of 3"
+    assert stop("Step 2 of 3", visitor) == "**⏹ Stopped at step 2 of 3**"
+    assert list(job) == []  # step 3's update would overwrite "Stopped at step 2"
+    assert next(lanes.one_per_visitor(steps, "Lane")(visitor)) == "Step 1 of 3"  # a new run
+
+
+def test_the_host_gives_every_stop_button_the_visitor():
+    module = types.ModuleType("lane_plugin")
+    module.register_concepts = register_concepts
+    ((_, blocks),) = Host(ModelRegistry()).add_module("lane_plugin", module).build()
+    (stop,) = [fn for fn in blocks.fns.values() if fn.name == "stopped"]
+    assert inspect.signature(stop.fn).parameters[lanes.REQUEST].annotation is gr.Request

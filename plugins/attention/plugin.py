@@ -1,4 +1,7 @@
-"""Attention & the Transformer Block: the hookimpls, nothing else."""
+"""Attention & the Transformer Block: the hookimpls, nothing else.
+
+Every built-in plugin.py has this shape, deliberately: read one and you have read them all.
+"""
 
 from playground import Concept, hookimpl, lazy
 

@@ -1,4 +1,7 @@
-"""GPT next-token prediction and sampling: the hookimpls, nothing else."""
+"""GPT next-token prediction and sampling: the hookimpls, nothing else.
+
+Every built-in plugin.py has this shape, deliberately: read one and you have read them all.
+"""
 
 from playground import Concept, hookimpl, lazy
 

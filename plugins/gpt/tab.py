@@ -90,10 +90,17 @@ def events(context: Context) -> Events:
     step_views = (views.start, views.open_link, views.advance, views.step, views.view)
     start, open_link, run, step, view = (stepping(context.bind(fn)) for fn in step_views)
     rewind, choose = (stepping(context.bind(fn)) for fn in (views.rewind, views.choose))
-    draws, cache_timing, compare, export = (
+    draws, timing, compare, export = (
         guard(context.bind(fn))
         for fn in (views.histogram, views.cache_timing, views.compare, views.export)
     )
+
+    def cache_timing(*values):
+        """Time greedy tokens from the current text with and without the KV cache (the plot
+        stays hidden until there is a timing to show)."""
+        plot, note = timing(*values)
+        return gr.update(value=plot, visible=True), note
+
     return Events(
         start,
         open_link,
@@ -193,7 +200,9 @@ def build(context: Context) -> gr.Blocks:
                 gr.Markdown("### What the KV cache saves")
                 cache_btn = gr.Button(f"Time {CACHE_TIMING_TOKENS} tokens with and without it")
                 cache_note = gr.Markdown(elem_id="gpt-cache-note")
-                cache_plot = gr.Plot(label="Milliseconds per token, with and without the cache")
+                cache_plot = gr.Plot(  # shown once timed: no empty frame before
+                    label="Milliseconds per token, with and without the cache", visible=False
+                )
         with gr.Accordion("Side by side: one prompt, several strategies", open=False):
             rows = gr.Dataframe(
                 value=COMPARE_DEFAULT,
@@ -243,7 +252,15 @@ def build(context: Context) -> gr.Blocks:
             "generated": generated,
         }
         load = dict(fn=on.open, inputs=[*inputs, generated], outputs=outputs, **common)
-        share.link(tab, "gpt", state, load={**load, "api_name": "gpt_start"})
+        # The draws panel fills in once the first view is on screen, from its distribution.
+        draws = dict(fn=on.draws, inputs=inputs, outputs=[draws_plot, draws_note], **common)
+        share.link(
+            tab,
+            "gpt",
+            state,
+            load={**load, "api_name": "gpt_start"},
+            after=[{**draws, "api_visibility": "private"}],
+        )
         share.export("gpt", on.export, inputs, state, api_name="gpt_export", **common)
         gr.on(
             [prompt.submit, model.input, seed.submit, reset_btn.click],
@@ -267,7 +284,7 @@ def build(context: Context) -> gr.Blocks:
         strip.select(on.select, inputs, outputs, api_visibility="private", **common)
         rewind_btn.click(on.rewind, inputs, outputs, api_visibility="private", **common)
         pick_btn.click(on.choose, inputs, outputs, api_visibility="private", **common)
-        draw_btn.click(on.draws, inputs, [draws_plot, draws_note], api_name="gpt_draws", **common)
+        draw_btn.click(**draws, api_name="gpt_draws")
         cache_btn.click(
             on.cache_timing, inputs, [cache_plot, cache_note], api_name="gpt_cache_timing", **common
         )

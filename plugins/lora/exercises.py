@@ -95,6 +95,7 @@ def delta_rank(context: Context) -> Answer:  # on a layer of its own: no model
     )
 
 
+# The records: the same shape in every plugin's exercises.py, deliberately.
 EXERCISES = [
     Exercise(
         id="lora-trainable-percent",

@@ -1,4 +1,7 @@
-"""LoRA, QLoRA and transfer learning: the hookimpls, nothing else."""
+"""LoRA, QLoRA and transfer learning: the hookimpls, nothing else.
+
+Every built-in plugin.py has this shape, deliberately: read one and you have read them all.
+"""
 
 from playground import Command, Concept, hookimpl, lazy
 

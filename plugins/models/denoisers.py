@@ -4,7 +4,7 @@ the learning-rate shape they were trained with (the diffusion tab's own training
 Two models ship inside the package, both trained by ``plugins.models.train_diffusion``:
 
 - ``digits-unet``: a diffusers ``UNet2DModel`` that denoises 16x16 handwritten digits;
-- ``toy-2d``: a ``ToyDenoiser`` MLP that denoises 2-D points from the two-moons distribution.
+- ``two-moons``: a ``ToyDenoiser`` MLP that denoises 2-D points from the two-moons distribution.
 
 Each folder holds the weights (safetensors) and the ``scheduler_config.json`` of the DDPM
 noise schedule it was trained under; every sampler here is built from that same file, so the

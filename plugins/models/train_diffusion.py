@@ -324,7 +324,7 @@ The same `scheduler_config.json` also drives DDPM, Euler and DPM-Solver++ in the
 
 def toy_card(s: dict) -> str:
     cmd = f"python -m plugins.models.train_diffusion toy --steps {s['steps']} --seed {s['seed']}"
-    return f"""# toy-2d — a two-moons diffusion model for 2-D points
+    return f"""# two-moons — a diffusion model for 2-D points
 
 A tiny DDPM noise-prediction MLP trained from scratch by this project, so the diffusion tab
 can show every point at every step of the reverse process on a scatter plot.

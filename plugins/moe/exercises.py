@@ -75,6 +75,7 @@ def mixtral_active_share(context: Context) -> Answer:  # arithmetic on a preset'
     )
 
 
+# The records: the same shape in every plugin's exercises.py, deliberately.
 EXERCISES = [
     Exercise(
         id="moe-queen-expert",

@@ -103,6 +103,7 @@ def outlier_and_per_tensor_snr(context: Context) -> Answer:
     )
 
 
+# The records: the same shape in every plugin's exercises.py, deliberately.
 EXERCISES = [
     Exercise(
         id="quantization-int4-vs-int8",

@@ -140,7 +140,7 @@ def test_corrupt_unet_weights_name_the_file(tmp_path):
 
 @pytest.mark.parametrize("name", ["config.json", "model.safetensors", "scheduler_config.json"])
 def test_missing_files_name_the_file(tmp_path, name):
-    model_dir = tmp_path / "toy-2d"
+    model_dir = tmp_path / "two-moons"
     shutil.copytree(denoisers.TOY_DIR, model_dir)
     (model_dir / name).unlink()
     with pytest.raises(FileNotFoundError, match=re.escape(str(model_dir / name))):
