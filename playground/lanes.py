@@ -52,9 +52,14 @@ def functions(concept: Any, blocks: Any, api_names: Any) -> set[Callable]:
     return {by_name[name] for name in api_names}
 
 
-def one_per_visitor(fn: Callable, title: str) -> Callable:
+def one_per_visitor(fn: Callable, title: str, summary: int | None = None) -> Callable:
     """``fn`` refusing a visitor who already has a long job running, and stopping a streamed
-    one at :data:`LONG_CAP_S`. Gradio passes the visitor through an added parameter."""
+    one at :data:`LONG_CAP_S`. Gradio passes the visitor through an added parameter.
+
+    Once the visitor presses Stop, a streamed job ends before its next update: Gradio's cancel
+    lets the running step finish, and its update would reach the page after Stop's answer. Its
+    last word is then its last update with output ``summary`` (the one a Stop button rewrites)
+    marked stopped, the rest unchanged, so that whatever Gradio sends last says "Stopped"."""
     import gradio as gr
 
     def enter(request: Any) -> str | None:
@@ -91,10 +96,13 @@ def one_per_visitor(fn: Callable, title: str) -> Callable:
         def job(*args, **kwargs):
             visitor, args = visitor_of(args, kwargs)
             try:
-                began = time.monotonic()
+                began, last = time.monotonic(), None
                 for item in fn(*args, **kwargs):
                     if visitor in _STOPPING:
+                        if last is not None and summary is not None:
+                            yield _marked_stopped(last, summary)
                         return
+                    last = item
                     yield item
                     if time.monotonic() - began > LONG_CAP_S:
                         gr.Warning(f"{title}: stopped at the {LONG_CAP_S} s limit for one run.")
@@ -131,6 +139,16 @@ def _taking_request(wrapper: Callable, fn: Callable, at: int) -> Callable:
     return wrapper
 
 
+def _marked_stopped(update: Any, summary: int) -> Any:
+    """A job's update with output ``summary`` rewritten as a Stop button would, the others
+    left as they are on the page."""
+    import gradio as gr
+
+    if not isinstance(update, (tuple, list)):
+        return ui.stopped(update)
+    return tuple(ui.stopped(v) if i == summary else gr.skip() for i, v in enumerate(update))
+
+
 def stopping(fn: Callable[[Any], Any]) -> Callable:
     """A Stop button's handler (``fn(summary)``) that also ends the visitor's long job before
     its next update: Gradio's cancel lets the running step finish, and that step's update
@@ -155,12 +173,15 @@ def apply(concept: Any, blocks: Any) -> None:
     # small lanes are left as they are).
     lanes = [f.concurrency_id for f in blocks.fns.values() if f.api_name and f.fn not in long]
     lane = max(set(lanes), key=lanes.count) if lanes else None
-    wrapped = {fn: one_per_visitor(fn, concept.title) for fn in long}
+    # What Stop buttons rewrite: a long job marks that output of its own when stopped.
+    stops = {id(c) for f in blocks.fns.values() if f.fn is ui.stopped for c in f.outputs}
     for block_fn in blocks.fns.values():
         if block_fn.fn is ui.stopped:  # a Stop button: it ends the visitor's job, too
             block_fn.fn = stopping(ui.stopped)
-        elif block_fn.fn in wrapped:
-            block_fn.fn = wrapped[block_fn.fn]
+        elif block_fn.fn in long:
+            outputs = [id(c) for c in block_fn.outputs]
+            summary = next((i for i, c in enumerate(outputs) if c in stops), None)
+            block_fn.fn = one_per_visitor(block_fn.fn, concept.title, summary)
             block_fn.concurrency_id = LONG_LANE
             block_fn.concurrency_limit = LONG_SLOTS
             if block_fn.show_progress == "hidden":

@@ -129,20 +129,21 @@ def test_a_long_name_that_is_no_endpoint_is_refused():
         testing.build_concept(concept)
 
 
-def test_stop_ends_the_visitors_job_before_the_update_its_last_step_makes():
+def test_stop_ends_the_visitors_job_and_its_last_word_says_stopped():
     visitor, other = (types.SimpleNamespace(session_hash=h) for h in ("visitor", "other"))
     stop = lanes.stopping(ui.stopped)
 
     def steps():
-        yield from (f"Step {i} of 3" for i in range(1, 4))
+        yield from ((f"Step {i} of 3", i) for i in range(1, 4))  # (summary, a plot)
 
-    job = lanes.one_per_visitor(steps, "Lane")(visitor)
-    assert next(job) == "Step 1 of 3"
+    job = lanes.one_per_visitor(steps, "Lane", summary=0)(visitor)
+    assert next(job) == ("Step 1 of 3", 1)
     assert stop("Step 1 of 3", other) == "**⏹ Stopped at step 1 of 3**"  # not this job's
-    assert next(job) == "Step 2 of 3"
+    assert next(job) == ("Step 2 of 3", 2)
     assert stop("Step 2 of 3", visitor) == "**⏹ Stopped at step 2 of 3**"
-    assert list(job) == []  # step 3's update would overwrite "Stopped at step 2"
-    assert next(lanes.one_per_visitor(steps, "Lane")(visitor)) == "Step 1 of 3"  # a new run
+    # Step 3's update would overwrite Stop's answer: the job ends with its own, the plot as is.
+    assert list(job) == [("**⏹ Stopped at step 2 of 3**", gr.skip())]
+    assert next(lanes.one_per_visitor(steps, "Lane")(visitor)) == ("Step 1 of 3", 1)  # anew
 
 
 def test_the_host_gives_every_stop_button_the_visitor():
