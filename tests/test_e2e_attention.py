@@ -19,6 +19,8 @@ def test_type_a_sentence_open_a_head_and_its_weights_sum_to_one(tab):
     expect(status).to_contain_text("11 tokens", timeout=TIMEOUT_MS)  # [CLS] 9 words [SEP]
 
     image = tab.locator("#attention-grid img")
+    # the status can arrive before the picture has loaded (naturalWidth 0 until then)
+    tab.wait_for_function("() => document.querySelector('#attention-grid img')?.naturalWidth")
     scale = image.bounding_box()["width"] / image.evaluate("img => img.naturalWidth")
     # the map of layer 2, head 3
     image.click(

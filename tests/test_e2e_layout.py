@@ -121,10 +121,16 @@ def overlaps_in(page, concept) -> list[dict]:
 
 @pytest.mark.parametrize("width", VIEWPORTS)
 @pytest.mark.parametrize("concept_id", VISITS)
-def test_no_two_texts_of_a_figure_overlap(page, server, served, concept_id, width):
+def test_no_two_texts_of_a_figure_overlap_and_axe_finds_nothing_serious(
+    page, server, served, concept_id, width
+):
+    """One visit a tab and width: axe-core on the first view (at desktop width), then every
+    inner tab's figures for overlapping texts."""
     concept = served[concept_id]
     page.set_viewport_size({"width": width, "height": VIEWPORTS[width]})
     open_first_view(page, server, concept)
+    serious = serious_violations(page, concept_id) if width == DESKTOP else ""
+    assert not serious, serious
     found = {}  # (figure, text, text) -> the inner tab it was seen in, and how deep
     for section in [None, *concept.sections]:  # the first view, then each inner tab's figures
         if section:
@@ -158,11 +164,4 @@ def test_axe_finds_no_serious_accessibility_problem_on_home(page, server):
     page.goto(server)
     expect(page.locator("#card-softmax")).to_be_visible()
     serious = serious_violations(page, "home")
-    assert not serious, serious
-
-
-@pytest.mark.parametrize("concept_id", VISITS)
-def test_axe_finds_no_serious_accessibility_problem(page, server, served, concept_id):
-    open_first_view(page, server, served[concept_id])
-    serious = serious_violations(page, concept_id)
     assert not serious, serious

@@ -10,6 +10,7 @@ decision: add it here, with the reason.
 from __future__ import annotations
 
 import ast
+import json
 import subprocess
 import sys
 from pathlib import Path
@@ -81,14 +82,27 @@ def test_tab_py_is_layout_and_events(concept):
     assert "def _math" not in source
 
 
-@pytest.mark.parametrize("concept", CONCEPTS)
-def test_building_a_tab_imports_no_torch(concept):
+@pytest.fixture(scope="module")
+def heavy_after_tab() -> dict[str, list[str]]:
+    """Each concept's tab.py imported in turn, in one fresh Python (one start, not one a
+    concept): the heavy modules loaded once each is in, the tabs before it included."""
     probe = (
-        f"import sys; import plugins.{concept}.tab\n"
-        f"heavy = [m for m in {HEAVY!r} if m in sys.modules]\n"
-        "assert not heavy, heavy"
+        "import json, sys\n"
+        "found = {}\n"
+        f"for concept in {CONCEPTS!r}:\n"
+        "    __import__(f'plugins.{concept}.tab')\n"
+        f"    found[concept] = [m for m in {HEAVY!r} if m in sys.modules]\n"
+        "print(json.dumps(found))"
     )
-    subprocess.run([sys.executable, "-c", probe], check=True)
+    out = subprocess.run([sys.executable, "-c", probe], check=True, capture_output=True, text=True)
+    return json.loads(out.stdout)
+
+
+@pytest.mark.parametrize("concept", CONCEPTS)
+def test_building_a_tab_imports_no_torch(concept, heavy_after_tab):
+    # the first concept that fails is the one to fix: those after it only inherit its imports
+    heavy = heavy_after_tab[concept]
+    assert not heavy, f"plugins.{concept}.tab (or a tab before it) imports {heavy}"
 
 
 def test_packages_import_each_other_only_as_declared():

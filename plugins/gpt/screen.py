@@ -12,11 +12,12 @@ import statistics
 import torch
 
 from plugins.gpt import decode, figures, sampling
+from plugins.models.text import readable
 
 
 def piece(tokenizer, token: int) -> str:
     """A token as text with its whitespace visible: subwords often start with a space."""
-    text = tokenizer.decode([token])
+    text = readable(tokenizer.decode([token]))
     return text.replace(" ", "␣").replace("\n", "↵").replace("\t", "⇥") or "∅"
 
 
@@ -171,7 +172,7 @@ def continuations(lm, ids: list[int], settings: list, n: int, seed: int) -> list
         table.append(
             [
                 s.describe(),
-                lm.tokenizer.decode(tokens),
+                readable(lm.tokenizer.decode(tokens)),
                 len(tokens),
                 round(sum(logp) / len(logp), 3),
                 round(sampling.distinct_n(tokens, 1), 3),

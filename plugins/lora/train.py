@@ -21,6 +21,7 @@ import torch
 from torch import Tensor, nn
 
 from plugins.lora import accounting, lora, nf4
+from plugins.models.text import readable
 
 MAX_SECONDS = 180.0  # a run stops here whatever its steps
 HELD_OUT_EVERY = 10  # every 10th window of the text is held out to measure the loss on
@@ -248,4 +249,4 @@ def sample(
         choice = top.indices[torch.multinomial(top.values.softmax(-1), 1, generator=gen)]
         out.append(int(choice))
         step_ids = choice.view(1, 1)
-    return prompt + tokenizer.decode(out, skip_special_tokens=True)
+    return prompt + readable(tokenizer.decode(out, skip_special_tokens=True))

@@ -19,6 +19,7 @@ from playground.inputs import BadInput, Result, check_number, check_seed, check_
 from playground.lazy import lazy_module
 from plugins.models.language import parameter_counts
 from plugins.models.paths import DENSE_DIR, MOE_DIR
+from plugins.models.text import readable
 from plugins.moe import figures
 
 torch = lazy_module("torch")
@@ -218,7 +219,7 @@ def compare(context: Context, prompt: str, new_tokens: Any) -> Compared:
         )
         with torch.no_grad():
             out = decode.greedy(lm.model, torch.tensor([ids], device=lm.model.device), n)
-        text = lm.tokenizer.decode(out[0, len(ids) :].tolist())
+        text = readable(lm.tokenizer.decode(out[0, len(ids) :].tolist()))
         samples.append(f"**{model_id}** (greedy): {prompt.strip()} **{text.strip()}**")
     dense, sparse = rows
     ratio = int(sparse[2].replace(",", "")) / int(dense[2].replace(",", ""))

@@ -14,6 +14,7 @@ from typing import Any
 from playground.concept import Context
 from playground.inputs import BadInput, Result, check_choice, check_number, check_seed, check_whole
 from playground.lazy import lazy_module
+from plugins.models.text import readable
 from plugins.quantization.views import (
     HELDOUT_TOKENS,
     KV_CONTEXT,
@@ -139,7 +140,10 @@ def _measure(
              fp_ppl, fp_ms),
         _row(label, bits, scope, timing, llm.model_bytes(qmodel), kv_bytes, ppl, ms),
     ]  # fmt: skip
-    decode = lm.tokenizer.decode
+
+    def decode(tokens: list[int]) -> str:
+        return readable(lm.tokenizer.decode(tokens))
+
     same = sum(a == b for a, b in zip(tokens, fp_tokens, strict=True))
     md = (
         f"**float32**: {prompt.strip()} **{decode(fp_tokens).strip()}**\n\n"
