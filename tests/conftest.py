@@ -12,6 +12,7 @@ from tests.helpers import (
     ARTIFACTS,
     CHROMIUM,
     CHROMIUM_ARGS,
+    EXPECT_TIMEOUT_MS,
     FIXTURE_PLUGINS,
     start_server,
     write_dist,
@@ -29,9 +30,6 @@ def server(tmp_path_factory) -> Iterator[str]:
     yield url
     proc.terminate()
     proc.wait(timeout=30)
-
-
-EXPECT_TIMEOUT_MS = 20_000  # every tab computes on page load: a first result can take a while
 
 
 @pytest.fixture(scope="session")

@@ -28,6 +28,7 @@ CHROMIUM_ARGS = [
     "--disable-quic",
 ]
 START_TIMEOUT_S = 90
+EXPECT_TIMEOUT_MS = 20_000  # every tab computes on page load: a first result can take a while
 
 
 def start_server(
