@@ -29,10 +29,8 @@ LONG_SLOTS = max(2, min(4, CORES // 2))  # long jobs running at once, process-wi
 LONG_CAP_S = 240  # a streamed long job stops here, whatever its own settings
 REQUEST = "_playground_request"  # the parameter through which Gradio hands us the visitor
 POSITIONAL = (inspect.Parameter.POSITIONAL_ONLY, inspect.Parameter.POSITIONAL_OR_KEYWORD)
-_RUNNING: set[str] = set()  # the visitors (Gradio sessions) with a long job running, any tab's
-# Visitors who pressed Stop: their running job ends before its next update, which would reach
-# the page after the Stop button's "Stopped at step N" and overwrite it.
-_STOPPING: set[str] = set()
+_RUNNING: dict[str, str] = {}  # visitor (Gradio session) -> the concept of its running long job
+_STOPPING: set[str] = set()  # visitors who pressed Stop: their job ends at its next update
 _LOCK = threading.Lock()
 
 
@@ -52,14 +50,11 @@ def functions(concept: Any, blocks: Any, api_names: Any) -> set[Callable]:
     return {by_name[name] for name in api_names}
 
 
-def one_per_visitor(fn: Callable, title: str, summary: int | None = None) -> Callable:
-    """``fn`` refusing a visitor who already has a long job running, and stopping a streamed
-    one at :data:`LONG_CAP_S`. Gradio passes the visitor through an added parameter.
-
-    Once the visitor presses Stop, a streamed job ends before its next update: Gradio's cancel
-    lets the running step finish, and its update would reach the page after Stop's answer. Its
-    last word is then its last update with output ``summary`` (the one a Stop button rewrites)
-    marked stopped, the rest unchanged, so that whatever Gradio sends last says "Stopped"."""
+def one_per_visitor(fn: Callable, concept: Any) -> Callable:
+    """``fn`` refusing a visitor who already has a long job running, and ending a streamed one
+    at :data:`LONG_CAP_S` or at its first update after the visitor pressed the tab's Stop
+    (:func:`stopping`), that update's summary saying so. Gradio passes the visitor through an
+    added parameter."""
     import gradio as gr
 
     def enter(request: Any) -> str | None:
@@ -71,13 +66,12 @@ def one_per_visitor(fn: Callable, title: str, summary: int | None = None) -> Cal
                     "or let it finish, then start this one."
                 )
             if visitor is not None:
-                _RUNNING.add(visitor)
-                _STOPPING.discard(visitor)
+                _RUNNING[visitor] = concept.id
         return visitor
 
     def leave(visitor: str | None) -> None:
         with _LOCK:
-            _RUNNING.discard(visitor)
+            _RUNNING.pop(visitor, None)
             _STOPPING.discard(visitor)
 
     signature = inspect.signature(fn)
@@ -96,16 +90,16 @@ def one_per_visitor(fn: Callable, title: str, summary: int | None = None) -> Cal
         def job(*args, **kwargs):
             visitor, args = visitor_of(args, kwargs)
             try:
-                began, last = time.monotonic(), None
-                for item in fn(*args, **kwargs):
+                began = time.monotonic()
+                for update in fn(*args, **kwargs):
                     if visitor in _STOPPING:
-                        if last is not None and summary is not None:
-                            yield _marked_stopped(last, summary)
+                        yield _marked_stopped(update)
                         return
-                    last = item
-                    yield item
+                    yield update
                     if time.monotonic() - began > LONG_CAP_S:
-                        gr.Warning(f"{title}: stopped at the {LONG_CAP_S} s limit for one run.")
+                        gr.Warning(
+                            f"{concept.title}: stopped at the {LONG_CAP_S} s limit for one run."
+                        )
                         return
             finally:
                 leave(visitor)
@@ -139,31 +133,28 @@ def _taking_request(wrapper: Callable, fn: Callable, at: int) -> Callable:
     return wrapper
 
 
-def _marked_stopped(update: Any, summary: int) -> Any:
-    """A job's update with output ``summary`` rewritten as a Stop button would, the others
-    left as they are on the page."""
-    import gradio as gr
-
-    if not isinstance(update, (tuple, list)):
+def _marked_stopped(update: Any) -> Any:
+    """A job's update with its summary saying where it stopped (text outputs without a "Step N
+    of M" are left as they are)."""
+    if isinstance(update, str):
         return ui.stopped(update)
-    return tuple(ui.stopped(v) if i == summary else gr.skip() for i, v in enumerate(update))
+    if isinstance(update, (tuple, list)):
+        return type(update)(ui.stopped(v) if isinstance(v, str) else v for v in update)
+    return update
 
 
-def stopping(fn: Callable[[Any], Any]) -> Callable:
-    """A Stop button's handler (``fn(summary)``) that also ends the visitor's long job before
-    its next update: Gradio's cancel lets the running step finish, and that step's update
-    would otherwise arrive after the Stop's answer."""
+def stopping(concept_id: str) -> Callable:
+    """A Stop button's handler (:func:`playground.ui.stop`) for concept ``concept_id``: the
+    visitor's long job of that concept ends at its next update. (A job still waiting for a
+    slot is not stopped: it starts, and Stop pressed then ends it.)"""
 
-    @functools.wraps(fn)
-    def stop(summary: Any, *args: Any, **kwargs: Any) -> Any:
-        request = args[0] if args else kwargs.get(REQUEST)  # where Gradio put the visitor
+    def stop(request: Any = None) -> None:
         visitor = getattr(request, "session_hash", None)
         with _LOCK:
-            if visitor in _RUNNING:
+            if visitor is not None and _RUNNING.get(visitor) == concept_id:
                 _STOPPING.add(visitor)
-        return fn(summary)
 
-    return _taking_request(stop, fn, 1)
+    return _taking_request(stop, ui.stop, 0)
 
 
 def apply(concept: Any, blocks: Any) -> None:
@@ -173,15 +164,11 @@ def apply(concept: Any, blocks: Any) -> None:
     # small lanes are left as they are).
     lanes = [f.concurrency_id for f in blocks.fns.values() if f.api_name and f.fn not in long]
     lane = max(set(lanes), key=lanes.count) if lanes else None
-    # What Stop buttons rewrite: a long job marks that output of its own when stopped.
-    stops = {id(c) for f in blocks.fns.values() if f.fn is ui.stopped for c in f.outputs}
     for block_fn in blocks.fns.values():
-        if block_fn.fn is ui.stopped:  # a Stop button: it ends the visitor's job, too
-            block_fn.fn = stopping(ui.stopped)
+        if block_fn.fn is ui.stop:  # a Stop button: it ends the visitor's job of this tab
+            block_fn.fn = stopping(concept.id)
         elif block_fn.fn in long:
-            outputs = [id(c) for c in block_fn.outputs]
-            summary = next((i for i, c in enumerate(outputs) if c in stops), None)
-            block_fn.fn = one_per_visitor(block_fn.fn, concept.title, summary)
+            block_fn.fn = one_per_visitor(block_fn.fn, concept)
             block_fn.concurrency_id = LONG_LANE
             block_fn.concurrency_limit = LONG_SLOTS
             if block_fn.show_progress == "hidden":

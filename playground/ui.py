@@ -8,17 +8,27 @@ LATEX = [
     {"left": "$", "right": "$", "display": False},
 ]
 
-# A Stop button's event: private, and outside the queue so that it never waits behind the
-# run it stops. The host (playground.lanes) also ends the visitor's job before its next update.
-STOP = dict(api_visibility="private", queue=False)
-
 # A training run's summary names its progress "Step N of M" (bold either way round).
 _PROGRESS = re.compile(r"\*{0,2}Step \*{0,2}([\d,]+) of ([\d,]+)\*{0,2}")
 
 
+def stop() -> None:
+    """A Stop button's handler. The host (playground.lanes) gives it the visitor: it ends the
+    visitor's long job of the same tab at that job's next update, whose summary then says where
+    it stopped (:func:`stopped`)."""
+
+
+# A Stop button's event (``stop_btn.click(**STOP)``): private, outside the queue so that it
+# never waits behind the run it stops, and writing nothing itself. The run's own last update
+# says "Stopped": it is the last message of the run's one stream, so nothing overwrites it.
+# (Gradio's ``cancels`` ends a run mid-step, and that step's update could reach the page after
+# the Stop button's answer.)
+STOP = dict(fn=stop, inputs=None, outputs=None, api_visibility="private", queue=False)
+
+
 def stopped(summary: str | None) -> str:
-    """A Stop button's handler: the summary of the run it cancelled, saying where it stopped
-    ("Step 40 of 150" becomes "Stopped at step 40 of 150"); a finished run's is left alone."""
+    """A run's summary saying where it stopped ("Step 40 of 150" becomes "Stopped at step 40 of
+    150"); a finished run's, or text with no progress in it, is left alone."""
     summary = summary or ""
     found = _PROGRESS.search(summary)
     if not found or found[1] == found[2]:

@@ -256,7 +256,7 @@ def test_a_cancelled_training_run_stops_and_the_tab_serves_again(server, trainin
         while not job.outputs() and time.monotonic() < deadline:
             time.sleep(0.2)
         assert job.outputs(), f"{name} streamed nothing within 120 s"
-        job.cancel()  # what the tab's Stop button does
+        job.cancel()  # an API client's cancel (a tab's Stop button ends a run at its next update)
         # The same tab's worker is free again: a new run streams its first chunk.
         answer = call(server, name, args, deadline_s=120)
         assert answer.event == "generating", (name, answer.event, answer.data)

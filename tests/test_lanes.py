@@ -16,6 +16,7 @@ from playground import Concept, hookimpl, lanes, testing, ui
 from playground.host import Host
 from playground.models import ModelRegistry
 
+LANE = types.SimpleNamespace(id="lane", title="Lane")  # what a job knows of its concept
 RELEASE = threading.Event()  # the long job holds its slot until a test lets it go
 
 
@@ -35,7 +36,7 @@ def _build(_context) -> gr.Blocks:
         gr.Button("Train").click(_long, x, out, api_name="lane_train", concurrency_id="lane")
         gr.Button("Sample").click(_long, x, out, api_name="lane_sample", concurrency_id="lane")
         gr.Button("Double").click(_click, x, out, api_name="lane_double", concurrency_id="lane")
-        gr.Button("Stop").click(ui.stopped, out, out, **ui.STOP)
+        gr.Button("Stop").click(**ui.STOP)
     return tab
 
 
@@ -119,7 +120,7 @@ def test_a_streamed_long_job_stops_at_the_cap(monkeypatch):
     monkeypatch.setattr(lanes, "LONG_CAP_S", 0)
     warned = []
     monkeypatch.setattr(gr, "Warning", warned.append)
-    assert list(lanes.one_per_visitor(steps, "Lane")()) == [0]
+    assert list(lanes.one_per_visitor(steps, LANE)()) == [0]
     assert warned == ["Lane: stopped at the 0 s limit for one run."]
 
 
@@ -129,26 +130,26 @@ def test_a_long_name_that_is_no_endpoint_is_refused():
         testing.build_concept(concept)
 
 
-def test_stop_ends_the_visitors_job_and_its_last_word_says_stopped():
+def test_stop_ends_the_visitors_job_of_its_tab_with_an_update_that_says_stopped():
     visitor, other = (types.SimpleNamespace(session_hash=h) for h in ("visitor", "other"))
-    stop = lanes.stopping(ui.stopped)
 
     def steps():
-        yield from ((f"Step {i} of 3", i) for i in range(1, 4))  # (summary, a plot)
+        yield from ((f"Step {i} of 4", i) for i in range(1, 5))  # (summary, a plot)
 
-    job = lanes.one_per_visitor(steps, "Lane", summary=0)(visitor)
-    assert next(job) == ("Step 1 of 3", 1)
-    assert stop("Step 1 of 3", other) == "**⏹ Stopped at step 1 of 3**"  # not this job's
-    assert next(job) == ("Step 2 of 3", 2)
-    assert stop("Step 2 of 3", visitor) == "**⏹ Stopped at step 2 of 3**"
-    # Step 3's update would overwrite Stop's answer: the job ends with its own, the plot as is.
-    assert list(job) == [("**⏹ Stopped at step 2 of 3**", gr.skip())]
-    assert next(lanes.one_per_visitor(steps, "Lane")(visitor)) == ("Step 1 of 3", 1)  # anew
+    job = lanes.one_per_visitor(steps, LANE)(visitor)
+    assert next(job) == ("Step 1 of 4", 1)
+    lanes.stopping("lane")(other)  # someone else's Stop
+    lanes.stopping("moe")(visitor)  # this visitor's Stop in another tab
+    assert next(job) == ("Step 2 of 4", 2)
+    lanes.stopping("lane")(visitor)
+    # The job's next update is its last, and says so: the run's one stream ends with it.
+    assert list(job) == [("**⏹ Stopped at step 3 of 4**", 3)]
+    assert next(lanes.one_per_visitor(steps, LANE)(visitor)) == ("Step 1 of 4", 1)  # anew
 
 
 def test_the_host_gives_every_stop_button_the_visitor():
     module = types.ModuleType("lane_plugin")
     module.register_concepts = register_concepts
     ((_, blocks),) = Host(ModelRegistry()).add_module("lane_plugin", module).build()
-    (stop,) = [fn for fn in blocks.fns.values() if fn.name == "stopped"]
+    (stop,) = [fn for fn in blocks.fns.values() if fn.name == "stop"]
     assert inspect.signature(stop.fn).parameters[lanes.REQUEST].annotation is gr.Request

@@ -12,7 +12,7 @@ import gradio as gr
 from playground import share
 from playground.concept import Context
 from playground.inputs import MAX_SEED, guard
-from playground.ui import LATEX, STOP, stopped
+from playground.ui import LATEX, STOP
 from plugins.diffusion import text_to_image as t2i
 from plugins.diffusion import views
 from plugins.diffusion.views import (
@@ -363,14 +363,14 @@ def build(context: Context) -> gr.Blocks:
         )
         toy_at.input(on.toy_step, [traj, toy_at], toy_plot, api_visibility="private", **heavy)
 
-        training = tr_run.click(
+        tr_run.click(
             on.train,
             [tr_steps, tr_seed],
             [trained, tr_loss, tr_status, tr_points],
             api_name="diffusion_train",
             **heavy,
         )
-        tr_stop.click(stopped, tr_status, tr_status, cancels=[training], **STOP)
+        tr_stop.click(**STOP)
         tr_sample.click(on.trained, trained, tr_points, api_visibility="private", **heavy)
 
         t2i_run.click(

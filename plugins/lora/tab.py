@@ -13,7 +13,7 @@ import gradio as gr
 from playground import share
 from playground.concept import Context
 from playground.inputs import guard
-from playground.ui import LATEX, STOP, stopped
+from playground.ui import LATEX, STOP
 from plugins.lora import adapter, views
 from plugins.lora.data import PROMPTS, STYLES, style_text
 from plugins.lora.views import (
@@ -294,22 +294,21 @@ def build(context: Context) -> gr.Blocks:
             api_visibility="private",
             **heavy,
         )
-        training = train_btn.click(
+        train_btn.click(
             on.train,
             [text, *settings],
             [loss_plot, train_md, run_state],
             api_name="lora_train",
             **heavy,
         ).then(**after_train)
-        qtraining = qlora_btn.click(
+        qlora_btn.click(
             on.qlora,
             [text, *settings],
             [qlora_plot, qlora_md, qlora_state],
             api_name="lora_qlora",
             **heavy,
         ).then(on_compare, [run_state, qlora_state], qlora_table, api_visibility="private")
-        stop_btn.click(stopped, train_md, train_md, cancels=[training, qtraining], **STOP)
-        stop_btn.click(stopped, qlora_md, qlora_md, **STOP)
+        stop_btn.click(**STOP)
 
         gen = dict(fn=on.generate, inputs=[run_state, prompt, seed], outputs=[before, after])
         gr.on([gen_btn.click, prompt.submit], **gen, api_name="lora_generate", **heavy)

@@ -13,7 +13,7 @@ import gradio as gr
 from playground import share
 from playground.concept import Context
 from playground.inputs import guard
-from playground.ui import LATEX, STOP, stopped
+from playground.ui import LATEX, STOP
 from plugins.moe import reproduce, views
 from plugins.moe.views import (
     DEFAULT_STEPS,
@@ -247,12 +247,12 @@ def build(context: Context) -> gr.Blocks:
         for slider in (tokens, experts, top_k, capacity, noise):  # ~50 ms: follow the drag
             slider.change(**lab_run, trigger_mode="always_last", api_visibility="private")
 
-        training = train_btn.click(
+        train_btn.click(
             on_train,
             [t_experts, t_k, t_steps, t_aux, t_seed],
             [train_plot, train_md],
             api_name="moe_train",
             concurrency_id=CONCURRENCY,
         )
-        stop_btn.click(stopped, train_md, train_md, cancels=[training], **STOP)
+        stop_btn.click(**STOP)
     return tab

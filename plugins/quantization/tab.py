@@ -12,7 +12,7 @@ import gradio as gr
 from playground import share
 from playground.concept import Context
 from playground.inputs import guard
-from playground.ui import LATEX, STOP, stopped
+from playground.ui import LATEX, STOP
 from plugins.quantization import runs, views
 from plugins.quantization.limits import CALIBRATION_SOURCES, FORMATS, GRANULARITIES
 from plugins.quantization.runs import HEADERS
@@ -349,14 +349,14 @@ def build(context: Context) -> gr.Blocks:
             api_name="quantization_ptq",
             **heavy,
         )
-        training = qat_btn.click(
+        qat_btn.click(
             on.qat,
             [q_fmt, q_gran, q_steps, q_lr, q_seed, summary],
             [qat_md, qat_plot, summary, summary_table],
             api_name="quantization_qat",
             concurrency_id=CONCURRENCY,
         )
-        stop_btn.click(stopped, qat_md, qat_md, cancels=[training], **STOP)
+        stop_btn.click(**STOP)
 
         out_run = dict(
             fn=on.outliers,
