@@ -17,7 +17,11 @@ TIMEOUT_MS = 60_000  # the first visit loads tiny-mixtral and tiny-llama
 def train(tab: Page, steps: int) -> Locator:
     """Start a training run of ``steps`` steps; the summary that reports on it."""
     tab.get_by_role("tab", name="Training: with and without the aux loss").click()
-    enter(tab.get_by_label("number input for Steps"), str(steps))
+    field = tab.get_by_label("number input for Steps")
+    enter(field, str(steps))
+    # The run reads the box's value: a failure here, not a run of the default length, says the
+    # value did not hold (once seen under load: a run of 1000 steps after typing 200).
+    expect(field).to_have_value(str(steps))
     tab.click("#moe-train")
     return tab.locator("#moe-train-md")
 
