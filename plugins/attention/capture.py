@@ -13,7 +13,6 @@ References: Devlin et al., "BERT" (2019); Touvron et al., "Llama 2" (2023); Radf
 
 from __future__ import annotations
 
-import threading
 from dataclasses import dataclass
 from typing import Any
 
@@ -21,6 +20,7 @@ import torch
 from torch import Tensor
 
 from plugins.attention import attention as att
+from plugins.models.hooks import this_thread
 
 
 @dataclass(frozen=True)
@@ -98,24 +98,21 @@ class _Recorder:
     another tab running the same shared model at the same time is not recorded."""
 
     def __init__(self) -> None:
-        self.owner = threading.get_ident()
         self.out: dict[tuple[int, str], Tensor] = {}
         self.kwargs: dict[int, dict[str, Any]] = {}
         self.handles: list[Any] = []
 
     def output(self, module: Any, layer: int, name: str) -> None:
         def hook(_module, _args, output):
-            if threading.get_ident() == self.owner:
-                self.out[(layer, name)] = output.detach()
+            self.out[(layer, name)] = output.detach()
 
-        self.handles.append(module.register_forward_hook(hook))
+        self.handles.append(module.register_forward_hook(this_thread(hook)))
 
     def arguments(self, module: Any, layer: int) -> None:
         def hook(_module, _args, kwargs):
-            if threading.get_ident() == self.owner:
-                self.kwargs[layer] = kwargs
+            self.kwargs[layer] = kwargs
 
-        self.handles.append(module.register_forward_pre_hook(hook, with_kwargs=True))
+        self.handles.append(module.register_forward_pre_hook(this_thread(hook), with_kwargs=True))
 
     def remove(self) -> None:
         for handle in self.handles:

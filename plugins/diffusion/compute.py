@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import functools
 import math
+import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -71,6 +72,9 @@ def curves(steps: int = 1000) -> dict[str, list[float]]:
 
 
 _FAST: dict[int, torch.nn.Module] = {}
+_FAST_LOCK = threading.Lock()  # two first visitors at once make one copy, not two
+# A diffusers pipeline keeps its scheduler's timesteps on itself: one image at a time each.
+_PIPELINE_LOCK = threading.Lock()
 
 
 def fast_unet(model: torch.nn.Module) -> torch.nn.Module:
@@ -78,11 +82,12 @@ def fast_unet(model: torch.nn.Module) -> torch.nn.Module:
 
     A copy, so the registry's shared model is never changed under another concept.
     """
-    if id(model) not in _FAST:
-        import copy
+    with _FAST_LOCK:
+        if id(model) not in _FAST:
+            import copy
 
-        _FAST[id(model)] = copy.deepcopy(model).to(memory_format=torch.channels_last)
-    return _FAST[id(model)]
+            _FAST[id(model)] = copy.deepcopy(model).to(memory_format=torch.channels_last)
+        return _FAST[id(model)]
 
 
 # ---------------------------------------------------------------------------- forward process
@@ -378,11 +383,12 @@ def text_to_image(pipe, prompt: str, steps: int, seed: int, shown: int = 8):
             views.append((images.to_pil(decoded[0].float()), f"after step {i + 1}, t = {int(t)}"))
         return tensors
 
-    image = pipe(
-        prompt,
-        num_inference_steps=steps,
-        generator=torch.Generator(pipe.device).manual_seed(seed),
-        callback_on_step_end=on_step,
-        callback_on_step_end_tensor_inputs=["latents"],
-    ).images[0]
+    with _PIPELINE_LOCK:
+        image = pipe(
+            prompt,
+            num_inference_steps=steps,
+            generator=torch.Generator(pipe.device).manual_seed(seed),
+            callback_on_step_end=on_step,
+            callback_on_step_end_tensor_inputs=["latents"],
+        ).images[0]
     return image, views

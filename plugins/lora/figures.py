@@ -38,9 +38,10 @@ def loss_curve(losses: list[float], steps: int, baseline: float | None = None) -
     fig.update_layout(
         **LAYOUT,
         title="Training loss (cross-entropy, nats)",
-        xaxis=dict(title="step", range=[0, steps]),
-        yaxis=dict(title="loss"),
-        legend=dict(orientation="h", y=-0.25),
+        # automargin makes room under the axis title for the legend, which wraps on a phone
+        xaxis=dict(title="step", range=[0, steps], automargin=True),
+        yaxis=dict(title="loss", automargin=True),
+        legend=plots.LEGEND_BELOW,
     )
     return fig
 

@@ -275,7 +275,10 @@ def attach(model: nn.Module, config: dict, tensors: dict[str, Tensor]) -> dict[s
         ]
         found = "; ".join(p for p in parts if p)
         raise AdapterError(f"the adapter does not match this model: {found}")
-    layers = inject(model, targets, rank, alpha, float(config.get("lora_dropout", 0.0)))
+    # A's random start is overwritten below: a generator of its own keeps it off the global
+    # one, which a training run in another thread may have just seeded.
+    dropout = float(config.get("lora_dropout", 0.0))
+    layers = inject(model, targets, rank, alpha, dropout, torch.Generator())
     with torch.no_grad():
         for name, layer in layers.items():
             layer.lora_A.copy_(tensors[f"{PREFIX}{name}.lora_A.weight"])

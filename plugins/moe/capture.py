@@ -8,6 +8,7 @@ from dataclasses import dataclass
 import torch
 from torch import Tensor
 
+from plugins.models.hooks import this_thread
 from plugins.moe import moe
 
 
@@ -37,7 +38,7 @@ def capture(model, input_ids: Tensor) -> list[Layer]:
     def hook(_module, args, output):
         seen.append((args[0][0].float(), output[0].float()))  # batch 1: (T, d) each
 
-    handles = [block.register_forward_hook(hook) for block in moe_blocks(model)]
+    handles = [block.register_forward_hook(this_thread(hook)) for block in moe_blocks(model)]
     try:
         out = model(input_ids=input_ids, output_router_logits=True, use_cache=False)
     finally:

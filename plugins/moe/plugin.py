@@ -23,7 +23,10 @@ def register_concepts(register):
             # training run are small CPU tensors and never touch the device.
             gpu={"moe_route": 10, "moe_compare": 20},
             quick={"moe_train": {"Steps": 10}, "moe_compare": {"New tokens": 4}},
-            long=("moe_train",),  # route, lab: 1 at a time, their capture hooks the shared model
+            long=("moe_train",),
+            # Models read in eval mode under no_grad; the capture's hooks keep only their own
+            # thread's forward (plugins.models.hooks), the lab draws with its own generator.
+            parallel=2,
         )
     )
 

@@ -27,6 +27,7 @@ from torch import Tensor
 from plugins.gpt import decode
 from plugins.models.corpus import StoryWriter
 from plugins.models.heldout import SEQ_LEN
+from plugins.models.hooks import this_thread
 from plugins.quantization.limits import CALIBRATION_SOURCES
 from plugins.quantization.quantization import FakeQuantLinear, QuantLinear, Scheme
 
@@ -89,7 +90,7 @@ def calibrate(model, batches: Tensor) -> dict[str, float]:
         def hook(_module, args, name=name):
             seen[name] = max(seen.get(name, 0.0), args[0].abs().max().item())
 
-        hooks.append(getattr(parent, attr).register_forward_pre_hook(hook))
+        hooks.append(getattr(parent, attr).register_forward_pre_hook(this_thread(hook)))
     try:
         model(input_ids=batches)
     finally:

@@ -17,6 +17,7 @@ from playground.concept import Context
 from playground.export import Export
 from playground.inputs import BadInput, Result, check_choice, check_number, check_seed, check_whole
 from playground.lazy import lazy_module
+from plugins.models.hooks import this_thread
 from plugins.quantization import reproduce
 
 Q = lazy_module("plugins.quantization.quantization")
@@ -269,7 +270,9 @@ def _activations(context: Context, device: str, layer: int, matrix: str):
     lm = load_lm(context)
     linear = _linear(lm, layer, matrix)
     seen = []
-    hook = linear.register_forward_pre_hook(lambda _m, args: seen.append(args[0][0].detach()))
+    hook = linear.register_forward_pre_hook(
+        this_thread(lambda _m, args: seen.append(args[0][0].detach()))
+    )
     try:
         with torch.no_grad():
             ids = lm.tokenizer(OUTLIER_TEXT)["input_ids"]

@@ -80,6 +80,47 @@ def test_matches_the_bundled_models_blocks_on_its_own_hidden_states(tiny_mixtral
     assert check.logits_err < 1e-5 and check.output_err < 1e-5 and check.choices_agree == 1.0
 
 
+def test_a_capture_keeps_its_own_forward_while_another_runs_on_the_same_model(tiny_mixtral):
+    """One model serves every visitor: while one capture is paused inside its forward (its
+    hooks installed), another runs whole; each still reads only its own tokens."""
+    import threading
+
+    from plugins.moe import capture
+
+    model, tok = tiny_mixtral
+    first, second = (
+        torch.tensor([tok(text)["input_ids"]]) for text in ("A spider has eight legs.", "Hi")
+    )
+    paused, resume = threading.Event(), threading.Event()
+    owner = threading.get_ident()
+
+    def pause(*_):  # in the first capture's thread only: let the second run meanwhile
+        if threading.get_ident() == owner:
+            paused.set()
+            resume.wait(timeout=60)
+
+    def second_capture():
+        paused.wait(timeout=60)
+        results["second"] = capture.capture(model, second)
+        resume.set()
+
+    results: dict[str, list] = {}
+    thread = threading.Thread(target=second_capture)
+    thread.start()
+    handle = capture.moe_blocks(model)[0].register_forward_pre_hook(pause)
+    try:
+        results["first"] = capture.capture(model, first)
+    finally:
+        handle.remove()
+        resume.set()
+        thread.join()
+    for name, ids in (("first", first), ("second", second)):
+        alone = capture.capture(model, ids)
+        assert [layer.x.shape[0] for layer in results[name]] == [ids.shape[1]] * len(alone)
+        for ours, theirs in zip(results[name], alone, strict=True):
+            torch.testing.assert_close(ours.y, theirs.y, atol=1e-6, rtol=0)
+
+
 @pytest.mark.parametrize("seed", SEEDS)
 @pytest.mark.parametrize(("experts", "k"), SHAPES)
 def test_aux_loss_matches_transformers(seed, experts, k):
