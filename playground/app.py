@@ -13,7 +13,7 @@ from typing import Any
 
 import gradio as gr
 
-from playground import devices, errors, lanes, opening, quiz, zerogpu
+from playground import devices, errors, lanes, opening, pagecache, quiz, zerogpu
 from playground.host import Host, load
 from playground.pages import CSS, HEAD, home_html, plugins_html
 
@@ -49,6 +49,23 @@ def _unless_composing(fn: Callable[..., Any]) -> Callable[..., Any]:
     return call
 
 
+def _serving(create: Callable[..., Any]) -> Callable[..., Any]:
+    """Gradio's ``App.create_app``, skipped while composing, and with the page cache
+    (:mod:`playground.pagecache`) outside every app it builds to serve, unless that app asks
+    visitors to log in (each would get a page of their own)."""
+    skipping = _unless_composing(create)
+
+    @functools.wraps(create)
+    def call(*args: Any, **kwargs: Any) -> Any:
+        app = skipping(*args, **kwargs)
+        if app is not None and app.auth is None and app.auth_dependency is None:
+            app.add_middleware(pagecache.PageCache)
+        return app
+
+    call.skips_while_composing = True  # type: ignore[attr-defined]
+    return call
+
+
 @contextlib.contextmanager
 def _composing() -> Iterator[None]:
     """Skip, in this thread while it lasts, what Gradio builds and never serves.
@@ -63,7 +80,7 @@ def _composing() -> Iterator[None]:
     from gradio.routes import App
 
     if not getattr(App.create_app, "skips_while_composing", False):
-        setattr(App, "create_app", staticmethod(_unless_composing(App.create_app)))  # noqa: B010
+        setattr(App, "create_app", staticmethod(_serving(App.create_app)))  # noqa: B010
         setattr(Blocks, "get_config_file", _unless_composing(Blocks.get_config_file))  # noqa: B010
     outer, _COMPOSING.on = getattr(_COMPOSING, "on", False), True
     try:
