@@ -19,9 +19,6 @@ def register_concepts(register):
             area="llm",
             preload=("plugins.attention.capture", "plugins.attention.views"),
             bench=lazy("plugins.attention.bench:cases"),
-            # Models read in eval mode under no_grad; the capture's hooks keep only their own
-            # thread's forward (plugins.models.hooks): two visitors' events share nothing.
-            parallel=2,
             # ZeroGPU: one forward of a small model plus our attention, well under a second
             gpu={"attention_grid": 10, "attention_head": 10, "attention_positions": 10},
         )

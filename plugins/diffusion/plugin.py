@@ -20,9 +20,6 @@ def register_concepts(register):
             preload=("plugins.diffusion.compute",),
             bench=lazy("plugins.diffusion.bench:cases"),
             long=("diffusion_compare", "diffusion_train", "diffusion_text_to_image"),
-            # A generator per request under no_grad, on eval-mode models never changed; a
-            # trained toy model is the visitor's own (a State): events share nothing mutable.
-            parallel=2,
             quick={
                 "diffusion_sample": {"Steps": 5, "Samples": 1},
                 "diffusion_compare": {"Steps: DDIM, Euler, DPM++": 5, "DDPM steps": 10},

@@ -24,9 +24,6 @@ def register_concepts(register):
             gpu={"lora_train": 180, "lora_qlora": 180, "lora_generate": 20, "lora_merge": 20},
             quick={"lora_train": {"Steps": 10}, "lora_qlora": {"Steps": 10}},
             long=("lora_train", "lora_qlora", "lora_transfer"),
-            # Adapters and merges go on deep copies of the base, sampling has a generator per
-            # request: two visitors' events share nothing mutable.
-            parallel=2,
         )
     )
 

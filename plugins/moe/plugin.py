@@ -24,9 +24,6 @@ def register_concepts(register):
             gpu={"moe_route": 10, "moe_compare": 20},
             quick={"moe_train": {"Steps": 10}, "moe_compare": {"New tokens": 4}},
             long=("moe_train",),
-            # Models read in eval mode under no_grad; the capture's hooks keep only their own
-            # thread's forward (plugins.models.hooks), the lab draws with its own generator.
-            parallel=2,
         )
     )
 

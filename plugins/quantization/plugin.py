@@ -20,9 +20,6 @@ def register_concepts(register):
             preload=("plugins.quantization.views", "plugins.quantization.llm"),
             bench=lazy("plugins.quantization.bench:cases"),
             long=("quantization_qat", "quantization_ptq", "quantization_scope"),
-            # The lab clones or redraws with its own generator; the outliers' hook keeps only
-            # its own thread's forward (plugins.models.hooks): events share nothing mutable.
-            parallel=2,
             quick={
                 "quantization_qat": {"QAT steps": 2},
                 "quantization_scope": {"New tokens": 4},
