@@ -38,9 +38,9 @@ def key(scope: dict[str, Any]) -> tuple:
     )
 
 
-def _keepable(start: dict[str, Any] | None) -> bool:
+def _keepable(start: dict[str, Any]) -> bool:
     """A plain success that sets nothing in the browser."""
-    if start is None or start["status"] != 200:
+    if start["status"] != 200:
         return False
     return not any(name.lower() == b"set-cookie" for name, _ in start.get("headers", ()))
 
@@ -84,8 +84,9 @@ class PageCache:
                 start = message
             elif message["type"] == "http.response.body":
                 chunks.append(message.get("body", b""))
-                if not message.get("more_body", False) and _keepable(start):
-                    self.kept[k] = (start, b"".join(chunks))  # type: ignore[arg-type]
+                complete = not message.get("more_body", False)
+                if complete and start is not None and _keepable(start):
+                    self.kept[k] = (start, b"".join(chunks))
                     while len(self.kept) > KEEP:
                         self.kept.popitem(last=False)
             await send(message)
