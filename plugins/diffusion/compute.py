@@ -24,6 +24,7 @@ from torch import Tensor
 from plugins.diffusion import diffusion, images, schedule_config
 from plugins.models import denoisers as bundled
 from plugins.models.paths import DIGITS_DIR, TOY_DIR
+from plugins.models.seeding import seeded
 from plugins.models.toy2d import ToyDenoiser, ToyDenoiserConfig
 
 MAX_FRAMES = 200  # frames kept of a long run for stepping through: ~2.4 MB for 16 digits
@@ -338,8 +339,8 @@ def train_toy(
     steps: int, seed: int, max_seconds: float, device: str, report_every: int = 25
 ) -> Iterator[Training]:
     """Train a fresh two-moons denoiser on the shipped points, reporting every few steps."""
-    torch.manual_seed(seed)  # the initial weights
-    model = ToyDenoiser(ToyDenoiserConfig()).to(device)
+    with seeded(seed):  # the initial weights
+        model = ToyDenoiser(ToyDenoiserConfig()).to(device)
     data = moons().to(device)
     losses: list[float] = []
     start = time.perf_counter()

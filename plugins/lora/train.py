@@ -21,6 +21,7 @@ import torch
 from torch import Tensor, nn
 
 from plugins.lora import accounting, lora, nf4
+from plugins.models.seeding import seeded
 from plugins.models.text import readable
 
 MAX_SECONDS = 180.0  # a run stops here whatever its steps
@@ -108,8 +109,7 @@ def lora_model(base: nn.Module, cfg: TrainConfig) -> tuple[nn.Module, str]:
     """A fresh copy of ``base`` with adapters on (the shared model is never touched), and what
     built it."""
     model = copy.deepcopy(base)
-    with torch.random.fork_rng(devices=[]):
-        torch.manual_seed(cfg.seed)  # peft draws A from the global generator
+    with seeded(cfg.seed):  # peft draws A from the global generator
         if cfg.qlora and not has_bitsandbytes():
             nf4.quantize_linears(model)
             gen = torch.Generator().manual_seed(cfg.seed)
@@ -182,8 +182,7 @@ def train(
     step = 0
     while step < cfg.steps:
         for ids in loader:
-            with torch.random.fork_rng(devices=[]):  # dropout from the run's seed
-                torch.manual_seed(cfg.seed * 100_003 + step)
+            with seeded(cfg.seed * 100_003 + step):  # dropout from the run's seed
                 loss = model(input_ids=ids, labels=ids).loss
             accelerator.backward(loss)
             accelerator.clip_grad_norm_(params, 1.0)

@@ -18,6 +18,7 @@ from torch import Tensor, nn
 from torch.nn import functional as F
 
 from plugins.lora.data import TOPICS, labelled_set
+from plugins.models.seeding import seeded
 
 HEAD_STEPS = 300  # full-batch Adam on the head: 240 × 384 features, milliseconds a step
 HEAD_LR = 1e-2
@@ -81,8 +82,7 @@ def linear_probe(encoder: Any, method: str, seed: int) -> Result:
 def random_encoder(encoder: Any, seed: int) -> Any:
     """The same architecture with every weight drawn afresh: no pretraining left."""
     fresh = copy.deepcopy(encoder)
-    with torch.random.fork_rng(devices=[]):
-        torch.manual_seed(seed)
+    with seeded(seed):
         for module in fresh.modules():
             if hasattr(module, "reset_parameters") and module is not fresh:
                 module.reset_parameters()
