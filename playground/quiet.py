@@ -64,6 +64,11 @@ def quiet() -> None:
     # diffusers looks for torchao classes that torchao 0.18 moved; it matters only for
     # torchao-serialized checkpoints, which we never load.
     _drop("diffusers.quantizers.torchao.torchao_quantizer", "Unable to import `torchao` Tensor")
+    # bitsandbytes' CPU backend, on a CPU with AVX-512 BF16, asks the `kernels` package for a
+    # faster 4-bit kernel from the hub when it is imported; offline it says so twice and keeps
+    # its own kernel, which QLoRA then uses.
+    _drop("kernels._internals.hf_hub", "Skipping publisher trust check")
+    _drop("bitsandbytes.backends.cpu.ops", "Failed to load CPU gemm_4bit_forward")
     # transformers draws a "Loading weights" bar at every model load (our bundled models
     # load in milliseconds) and has no per-call switch for it, only huggingface_hub's global
     # one, which it reads when it is imported. In a log file each bar is one long line of
