@@ -33,5 +33,5 @@ def stopped(summary: str | None) -> str:
     found = _PROGRESS.search(summary)
     if not found or found[1] == found[2]:
         return summary
-    note = f"**⏹ Stopped at step {found[1]} of {found[2]}**"
+    note = f"**Stopped at step {found[1]} of {found[2]}**"  # no ⏹: many fonts lack it
     return f"{summary[: found.start()]}{note}{summary[found.end() :]}"

@@ -143,7 +143,7 @@ def test_stop_ends_the_visitors_job_of_its_tab_with_an_update_that_says_stopped(
     assert next(job) == ("Step 2 of 4", 2)
     lanes.stopping("lane")(visitor)
     # The job's next update is its last, and says so: the run's one stream ends with it.
-    assert list(job) == [("**⏹ Stopped at step 3 of 4**", 3)]
+    assert list(job) == [("**Stopped at step 3 of 4**", 3)]
     assert next(lanes.one_per_visitor(steps, LANE)(visitor)) == ("Step 1 of 4", 1)  # anew
 
 
