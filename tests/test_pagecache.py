@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import types
+from concurrent.futures import ThreadPoolExecutor
 
 import gradio as gr
 import httpx
@@ -56,7 +57,10 @@ async def ask(app, scope) -> tuple[int, bytes]:
 
 
 def run(coroutine):
-    return asyncio.run(coroutine)
+    """Run ``coroutine`` on a loop in a thread of its own: in a process that also runs the
+    browser tests, Playwright keeps an event loop running in this one."""
+    with ThreadPoolExecutor(1) as pool:
+        return pool.submit(asyncio.run, coroutine).result()
 
 
 def test_the_same_address_gets_the_first_answer_and_another_address_its_own():
