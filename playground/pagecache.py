@@ -58,8 +58,8 @@ class PageCache:
             await self.app(scope, receive, send)
             return
         k = key(scope)
-        if k not in self.kept and k in self.building:  # someone is building it: wait for that
-            await self.building[k].wait()
+        while k not in self.kept and k in self.building:  # someone is building it: wait
+            await self.building[k].wait()  # (and if theirs was not kept, the next one builds)
         if k in self.kept:
             self.kept.move_to_end(k)
             start, body = self.kept[k]

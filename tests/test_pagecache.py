@@ -28,6 +28,7 @@ class Inner:
     async def __call__(self, scope, receive, send) -> None:
         self.built += 1
         await self.release.wait()
+        await asyncio.sleep(0)  # a real app yields while it builds: others run meanwhile
         host = dict(scope["headers"]).get(b"host", b"")
         headers = [(b"content-type", b"text/html")]
         if self.cookie:
@@ -104,6 +105,21 @@ def test_a_burst_waits_for_one_build_and_the_cache_stays_bounded():
     for i in range(pagecache.KEEP + 3):
         run(ask(cache, request(host=f"h{i}.org".encode())))
     assert len(cache.kept) == pagecache.KEEP
+
+
+def test_a_burst_whose_first_answer_is_not_kept_is_answered_one_build_at_a_time():
+    async def burst():
+        inner = Inner(status=500)
+        inner.release.clear()
+        cache = pagecache.PageCache(inner)
+        visitors = [asyncio.create_task(ask(cache, request())) for _ in range(3)]
+        await asyncio.sleep(0)
+        inner.release.set()
+        return inner, cache, await asyncio.gather(*visitors)
+
+    inner, cache, answers = run(burst())
+    assert inner.built == 3 and {status for status, _ in answers} == {500}
+    assert not cache.kept and not cache.building
 
 
 def _build(_context) -> gr.Blocks:

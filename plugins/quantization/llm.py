@@ -194,7 +194,6 @@ def qat(
 ) -> Iterator[QATProgress]:
     """Fine-tune a fake-quant copy of ``model`` towards the float model's predictions on fresh
     stories; yield every ``every`` steps and at the end. Only the block linears train."""
-    torch.manual_seed(seed)
     student = fake_quant_copy(model, scheme).train()
     params = [
         p for m in student.modules() if isinstance(m, FakeQuantLinear) for p in m.parameters()
